@@ -1,0 +1,311 @@
+//! Per-request token resolution: `_meta.token`, then `X-GitHub-Token`, then
+//! `Authorization: Bearer`, then (if the operator allows it) the server's token.
+//!
+//! The same function decides the HTTP layer's 401/400 and gives tools their token,
+//! so the two can never disagree.
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use super::token::{FingerprintKey, Token, TokenFormatError};
+
+/// The header a client may send its user's GitHub token in.
+pub const GITHUB_TOKEN_HEADER: &str = "x-github-token";
+
+/// Where the token of a call came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// `params._meta.token` of the `tools/call` request.
+    Meta,
+    /// The `X-GitHub-Token` HTTP header.
+    Header,
+    /// `Authorization: Bearer` (MCP OAuth pass-through).
+    Bearer,
+    /// The server's own `GITHUB_TOKEN`.
+    Server,
+}
+
+impl TokenSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Meta => "meta",
+            TokenSource::Header => "header",
+            TokenSource::Bearer => "bearer",
+            TokenSource::Server => "server",
+        }
+    }
+}
+
+/// A token together with where it came from.
+#[derive(Debug, Clone)]
+pub struct ResolvedToken {
+    pub token: Token,
+    pub source: TokenSource,
+}
+
+/// Why no token could be resolved. Messages name the source, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no GitHub token: send one in `_meta.token`, the X-GitHub-Token header or `Authorization: Bearer`")]
+    MissingHttp,
+    #[error("no GitHub token: send one in `_meta.token` of the tools/call request, or start the server with GITHUB_TOKEN set")]
+    MissingStdio,
+    #[error("`_meta.token` must be a string")]
+    MetaTokenNotString,
+    #[error("`_meta.token` is not a usable token: {0}")]
+    BadMetaToken(TokenFormatError),
+    #[error("the X-GitHub-Token header is not a usable token: {0}")]
+    BadHeaderToken(TokenFormatError),
+    #[error("the X-GitHub-Token header is sent more than once")]
+    DuplicateHeaderToken,
+    #[error("the Authorization header must be `Bearer <token>`: {0}")]
+    BadAuthorization(&'static str),
+}
+
+impl AuthError {
+    /// Whether the request simply lacks a token (HTTP 401) rather than carrying a
+    /// malformed one (HTTP 400).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, AuthError::MissingHttp | AuthError::MissingStdio)
+    }
+}
+
+/// The operator's rules for tokens: the fallback token and whether it may be used.
+#[derive(Debug, Clone)]
+pub struct TokenPolicy {
+    server_token: Option<Token>,
+    key: FingerprintKey,
+}
+
+impl TokenPolicy {
+    /// `server_token` is `None` when there is none or the fallback is turned off.
+    pub fn new(server_token: Option<Token>, key: FingerprintKey) -> Self {
+        Self { server_token, key }
+    }
+
+    pub fn fingerprint_key(&self) -> &FingerprintKey {
+        &self.key
+    }
+
+    pub fn has_fallback(&self) -> bool {
+        self.server_token.is_some()
+    }
+
+    /// Resolves the token of one call. `headers` is `None` over stdio.
+    pub fn resolve(
+        &self,
+        meta_token: Option<&Value>,
+        headers: Option<&HeaderMap>,
+    ) -> Result<ResolvedToken, AuthError> {
+        // Every source that is present must be well formed, whichever wins.
+        let (header, bearer) = match headers {
+            Some(headers) => (self.header_token(headers)?, self.bearer_token(headers)?),
+            None => (None, None),
+        };
+        let meta = match meta_token {
+            None | Some(Value::Null) => None,
+            Some(Value::String(raw)) => {
+                Some(Token::parse(raw, &self.key).map_err(AuthError::BadMetaToken)?)
+            }
+            Some(_) => return Err(AuthError::MetaTokenNotString),
+        };
+        let resolved = meta
+            .map(|token| (token, TokenSource::Meta))
+            .or(header.map(|token| (token, TokenSource::Header)))
+            .or(bearer.map(|token| (token, TokenSource::Bearer)))
+            .or(self
+                .server_token
+                .clone()
+                .map(|token| (token, TokenSource::Server)));
+        match resolved {
+            Some((token, source)) => Ok(ResolvedToken { token, source }),
+            None if headers.is_some() => Err(AuthError::MissingHttp),
+            None => Err(AuthError::MissingStdio),
+        }
+    }
+
+    fn header_token(&self, headers: &HeaderMap) -> Result<Option<Token>, AuthError> {
+        let mut values = headers.get_all(GITHUB_TOKEN_HEADER).iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(AuthError::DuplicateHeaderToken);
+        }
+        let raw = value
+            .to_str()
+            .map_err(|_| AuthError::BadHeaderToken(TokenFormatError::BadCharacters))?;
+        Token::parse(raw.trim(), &self.key)
+            .map(Some)
+            .map_err(AuthError::BadHeaderToken)
+    }
+
+    fn bearer_token(&self, headers: &HeaderMap) -> Result<Option<Token>, AuthError> {
+        let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(AuthError::BadAuthorization("sent more than once"));
+        }
+        let raw = value
+            .to_str()
+            .map_err(|_| AuthError::BadAuthorization("not printable ASCII"))?;
+        let (scheme, rest) = raw.trim().split_once(' ').unwrap_or((raw.trim(), ""));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::BadAuthorization(
+                "only the Bearer scheme is accepted",
+            ));
+        }
+        let rest = rest.trim();
+        if rest.is_empty() {
+            return Err(AuthError::BadAuthorization("no token after Bearer"));
+        }
+        Token::parse(rest, &self.key).map(Some).map_err(|_| {
+            AuthError::BadAuthorization(
+                "the token has spaces or characters that are not printable ASCII",
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use serde_json::json;
+
+    fn policy(server: Option<&str>) -> TokenPolicy {
+        let key = FingerprintKey::random();
+        TokenPolicy::new(server.map(|t| Token::parse(t, &key).unwrap()), key)
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+            );
+        }
+        map
+    }
+
+    fn same(policy: &TokenPolicy, resolved: &ResolvedToken, raw: &str) -> bool {
+        resolved.token.id() == Token::parse(raw, policy.fingerprint_key()).unwrap().id()
+    }
+
+    #[test]
+    fn meta_token_beats_header_bearer_and_server() {
+        let p = policy(Some("ghp_server"));
+        let h = headers(&[
+            ("x-github-token", "ghp_header"),
+            ("authorization", "Bearer gho_bearer"),
+        ]);
+        let r = p.resolve(Some(&json!("ghp_meta")), Some(&h)).unwrap();
+        assert_eq!(r.source, TokenSource::Meta);
+        assert!(same(&p, &r, "ghp_meta"));
+    }
+
+    #[test]
+    fn header_beats_bearer_and_bearer_beats_server() {
+        let p = policy(Some("ghp_server"));
+        let h = headers(&[
+            ("x-github-token", "ghp_header"),
+            ("authorization", "Bearer gho_bearer"),
+        ]);
+        let r = p.resolve(None, Some(&h)).unwrap();
+        assert_eq!(r.source, TokenSource::Header);
+        assert!(same(&p, &r, "ghp_header"));
+        let h = headers(&[("authorization", "bearer gho_bearer")]);
+        let r = p.resolve(None, Some(&h)).unwrap();
+        assert_eq!(r.source, TokenSource::Bearer);
+        assert!(same(&p, &r, "gho_bearer"));
+        let r = p.resolve(None, Some(&HeaderMap::new())).unwrap();
+        assert_eq!(r.source, TokenSource::Server);
+    }
+
+    #[test]
+    fn without_fallback_a_request_with_no_token_is_missing() {
+        let p = policy(None);
+        assert_eq!(
+            p.resolve(None, Some(&HeaderMap::new())).unwrap_err(),
+            AuthError::MissingHttp
+        );
+        assert_eq!(p.resolve(None, None).unwrap_err(), AuthError::MissingStdio);
+        assert_eq!(
+            p.resolve(Some(&Value::Null), None).unwrap_err(),
+            AuthError::MissingStdio
+        );
+        assert!(p.resolve(None, None).unwrap_err().is_missing());
+    }
+
+    #[test]
+    fn malformed_sources_are_errors_not_fallbacks() {
+        let p = policy(Some("ghp_server"));
+        for auth in [
+            "Basic dXNlcjpwYXNz",
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Token",
+        ] {
+            let err = p
+                .resolve(None, Some(&headers(&[("authorization", auth)])))
+                .unwrap_err();
+            assert!(
+                matches!(err, AuthError::BadAuthorization(_)),
+                "{auth}: {err:?}"
+            );
+            assert!(!err.is_missing());
+        }
+        let err = p.resolve(Some(&json!(42)), None).unwrap_err();
+        assert_eq!(err, AuthError::MetaTokenNotString);
+        let err = p.resolve(Some(&json!("")), None).unwrap_err();
+        assert_eq!(err, AuthError::BadMetaToken(TokenFormatError::Empty));
+        let err = p
+            .resolve(None, Some(&headers(&[("x-github-token", "a\tb")])))
+            .unwrap_err();
+        assert!(matches!(err, AuthError::BadHeaderToken(_)));
+        let err = p
+            .resolve(
+                None,
+                Some(&headers(&[
+                    ("x-github-token", "a"),
+                    ("x-github-token", "b"),
+                ])),
+            )
+            .unwrap_err();
+        assert_eq!(err, AuthError::DuplicateHeaderToken);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-github-token",
+            HeaderValue::from_bytes(b"ghp_\xff\xfe").unwrap(),
+        );
+        assert!(matches!(
+            p.resolve(None, Some(&h)).unwrap_err(),
+            AuthError::BadHeaderToken(_)
+        ));
+    }
+
+    #[test]
+    fn error_messages_never_contain_the_token() {
+        let p = policy(None);
+        let secret = "ghp_SECRETSECRET with space";
+        let errs = [
+            p.resolve(Some(&json!(secret)), None).unwrap_err(),
+            p.resolve(
+                None,
+                Some(&headers(&[("authorization", &format!("Bearer {secret}"))])),
+            )
+            .unwrap_err(),
+            p.resolve(None, Some(&headers(&[("x-github-token", secret)])))
+                .unwrap_err(),
+        ];
+        for err in errs {
+            assert!(!err.to_string().contains("SECRET"), "{err}");
+            assert!(!format!("{err:?}").contains("SECRET"), "{err:?}");
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Command line and environment, validated into a [`Config`] before anything starts.
+//! Invalid configuration is one line of explanation and a non-zero exit.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::auth::{FingerprintKey, Token, TokenPolicy};
+use crate::github::GitHubHost;
+
+const ENV_HELP: &str = "\
+Environment:
+  GITHUB_TOKEN (or GITHUB_PERSONAL_ACCESS_TOKEN)  the server's own token, used when a call brings
+      none (stdio: the local user's token). Read from the environment only, never a flag.
+  GITHUB_HOST                 github.com (default), NAME.ghe.com, a GHES host, or a full URL
+                              (http:// only for loopback, e.g. a local github-double)
+  RUST_LOG                    log filter, e.g. info or github_review_mcp=debug
+
+Token order per tools/call: params._meta.token, X-GitHub-Token header, Authorization: Bearer,
+then GITHUB_TOKEN unless --require-client-token.";
+
+#[derive(Debug, Parser)]
+#[command(name = "github-review-mcp", version, about = "MCP server for GitHub pull-request reviews, one token per request", after_help = ENV_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdin/stdout for one local user; logs go to stderr.
+    Stdio(CommonArgs),
+    /// Serve MCP Streamable HTTP at /mcp, with GET /healthz, for many users.
+    Http(HttpArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// GitHub host: github.com, NAME.ghe.com, a GHES host name, or a full URL.
+    #[arg(long, env = "GITHUB_HOST", default_value = "github.com")]
+    pub github_host: String,
+    /// Never use the server's GITHUB_TOKEN: every call must bring its own token.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_REQUIRE_CLIENT_TOKEN")]
+    pub require_client_token: bool,
+    /// Seconds after which a request to GitHub is abandoned.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_GITHUB_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub github_timeout: u64,
+    /// Log format on stderr.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Secret that keys token fingerprints, so they agree across replicas and restarts.
+    /// Random per process when unset.
+    #[arg(
+        long,
+        env = "GITHUB_REVIEW_MCP_FINGERPRINT_KEY",
+        hide_env_values = true
+    )]
+    pub fingerprint_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Address to listen on. Loopback by default; see --allow-shared-server-token.
+    #[arg(
+        long,
+        env = "GITHUB_REVIEW_MCP_LISTEN",
+        default_value = "127.0.0.1:8000"
+    )]
+    pub listen: SocketAddr,
+    /// Host header values accepted (DNS-rebinding protection), comma-separated or repeated.
+    /// Default: localhost, 127.0.0.1, ::1 and the listen address.
+    #[arg(
+        long = "allowed-host",
+        env = "GITHUB_REVIEW_MCP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Externally visible base URL (e.g. https://mcp.example.com) for the OAuth
+    /// protected-resource metadata. Default: http://<Host header>.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+    /// Acknowledge that, on a non-loopback address with the GITHUB_TOKEN fallback on,
+    /// anyone who reaches the port acts with the server's token.
+    #[arg(long)]
+    pub allow_shared_server_token: bool,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Seconds to let in-flight calls finish after SIGINT/SIGTERM.
+    #[arg(long, default_value_t = 10)]
+    pub shutdown_timeout: u64,
+}
+
+/// Everything validated; what the rest of the program is built from.
+#[derive(Debug)]
+pub struct Config {
+    pub host: GitHubHost,
+    pub tokens: TokenPolicy,
+    pub github_timeout: Duration,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    pub allowed_hosts: Vec<String>,
+    pub public_url: Option<url::Url>,
+    pub max_body_bytes: usize,
+    pub shutdown_timeout: Duration,
+}
+
+/// The server token from the environment, if any; blank counts as unset.
+fn server_token_from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    ["GITHUB_TOKEN", "GITHUB_PERSONAL_ACCESS_TOKEN"]
+        .iter()
+        .filter_map(|name| env(name))
+        .map(|t| t.trim().to_owned())
+        .find(|t| !t.is_empty())
+}
+
+impl CommonArgs {
+    pub fn validate(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let host = GitHubHost::parse(&self.github_host).map_err(|e| e.to_string())?;
+        let key = match &self.fingerprint_key {
+            Some(secret) if secret.len() >= 16 => FingerprintKey::from_secret(secret),
+            Some(_) => return Err("--fingerprint-key must be at least 16 characters".into()),
+            None => FingerprintKey::random(),
+        };
+        let server_token = match server_token_from_env(env) {
+            Some(_) if self.require_client_token => None,
+            Some(raw) => Some(
+                Token::parse(&raw, &key)
+                    .map_err(|e| format!("GITHUB_TOKEN is not a usable token: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(Config {
+            host,
+            tokens: TokenPolicy::new(server_token, key),
+            github_timeout: Duration::from_secs(self.github_timeout),
+            log_format: self.log_format,
+        })
+    }
+}
+
+impl HttpArgs {
+    pub fn validate(&self, config: &Config) -> Result<HttpConfig, String> {
+        let ip = self.listen.ip();
+        if !ip.is_loopback() && config.tokens.has_fallback() && !self.allow_shared_server_token {
+            return Err(format!(
+                "refusing to listen on {} with the GITHUB_TOKEN fallback on: anyone who reaches the port \
+would act as the server's GitHub user. Pass --require-client-token so every user brings a token, \
+or --allow-shared-server-token to accept this",
+                self.listen
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err("--max-body-bytes must be at least 1024".into());
+        }
+        let mut allowed_hosts: Vec<String> = self
+            .allowed_hosts
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect();
+        if allowed_hosts.is_empty() {
+            allowed_hosts = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+            if !ip.is_unspecified() && !ip.is_loopback() {
+                allowed_hosts.push(ip.to_string());
+            }
+        }
+        if let Some(url) = &self.public_url {
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err("--public-url must be an http(s) URL".into());
+            }
+        }
+        Ok(HttpConfig {
+            listen: self.listen,
+            allowed_hosts,
+            public_url: self.public_url.clone(),
+            max_body_bytes: self.max_body_bytes,
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("github-review-mcp").chain(args.iter().copied()))
+            .unwrap()
+    }
+
+    fn env_with_token(name: &str) -> Option<String> {
+        (name == "GITHUB_TOKEN").then(|| "ghp_servertoken".to_owned())
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn http(args: &[&str]) -> HttpArgs {
+        match parse(args).command {
+            Command::Http(h) => h,
+            Command::Stdio(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn non_loopback_with_fallback_is_refused_unless_acknowledged() {
+        let h = http(&["http", "--listen", "0.0.0.0:8000"]);
+        let config = h.common.validate(&env_with_token).unwrap();
+        let err = h.validate(&config).unwrap_err();
+        assert!(
+            err.contains("--require-client-token") && err.contains("--allow-shared-server-token"),
+            "{err}"
+        );
+
+        let h = http(&["http", "--listen", "0.0.0.0:8000", "--require-client-token"]);
+        assert!(h
+            .validate(&h.common.validate(&env_with_token).unwrap())
+            .is_ok());
+        let h = http(&[
+            "http",
+            "--listen",
+            "0.0.0.0:8000",
+            "--allow-shared-server-token",
+        ]);
+        assert!(h
+            .validate(&h.common.validate(&env_with_token).unwrap())
+            .is_ok());
+        let h = http(&["http", "--listen", "0.0.0.0:8000"]);
+        assert!(h.validate(&h.common.validate(&no_env).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn loopback_is_the_default_listen_address() {
+        let h = http(&["http"]);
+        assert!(h.listen.ip().is_loopback());
+        let config = h.common.validate(&env_with_token).unwrap();
+        let http = h.validate(&config).unwrap();
+        assert_eq!(http.allowed_hosts, ["localhost", "127.0.0.1", "::1"]);
+    }
+
+    #[test]
+    fn require_client_token_drops_the_server_token() {
+        let h = http(&["http", "--require-client-token"]);
+        assert!(!h
+            .common
+            .validate(&env_with_token)
+            .unwrap()
+            .tokens
+            .has_fallback());
+        let h = http(&["http"]);
+        assert!(h
+            .common
+            .validate(&env_with_token)
+            .unwrap()
+            .tokens
+            .has_fallback());
+    }
+
+    #[test]
+    fn bad_host_and_bad_token_are_one_line_errors() {
+        let h = http(&["http", "--github-host", "http://ghes.example.com"]);
+        let err = h.common.validate(&no_env).unwrap_err();
+        assert!(err.contains("loopback") && !err.contains('\n'), "{err}");
+        let h = http(&["http"]);
+        let bad = |name: &str| (name == "GITHUB_TOKEN").then(|| "ghp_with space".to_owned());
+        let err = h.common.validate(&bad).unwrap_err();
+        assert!(
+            err.starts_with("GITHUB_TOKEN is not a usable token") && !err.contains("with space"),
+            "{err}"
+        );
+    }
+}

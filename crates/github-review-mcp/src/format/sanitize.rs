@@ -1,0 +1,82 @@
+//! Text from GitHub is untrusted: it may hide instructions from a human reader with
+//! invisible or bidirectional-control characters, or try to close the fence it is
+//! quoted in. These helpers strip the first and measure the second.
+
+use std::borrow::Cow;
+
+/// Characters that change what a reader sees without being seen: bidirectional
+/// controls (Trojan Source), zero-width spaces and marks, the BOM, the soft hyphen,
+/// invisible operators and Unicode tag characters. ZWJ (U+200D) stays: emoji and
+/// several scripts need it.
+fn is_hidden(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180E}' | '\u{200B}' | '\u{200C}' | '\u{200E}' | '\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}')
+        || (c.is_control() && c != '\n' && c != '\t')
+}
+
+/// `text` without hidden characters; borrowed when there were none (the usual case).
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if text.chars().any(is_hidden) {
+        Cow::Owned(text.chars().filter(|&c| !is_hidden(c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A single line of untrusted text (titles, paths, logins): hidden characters
+/// and line breaks removed, so it cannot start a Markdown block of its own.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    let v = visible(text);
+    if v.contains(['\n', '\r']) {
+        Cow::Owned(v.replace(['\n', '\r'], " "))
+    } else {
+        v
+    }
+}
+
+/// The backtick fence that `text` cannot close: one longer than its longest run.
+pub fn fence_for(text: &str) -> usize {
+    let mut longest = 0;
+    let mut run = 0;
+    for b in text.bytes() {
+        if b == b'`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    (longest + 1).max(3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_and_zero_width_characters_are_removed_visible_text_kept() {
+        let hostile =
+            "ok\u{202E}evil\u{202C} \u{200B}x\u{2066}y\u{2069} é 日本 👩\u{200D}💻 \u{E0041}";
+        assert_eq!(visible(hostile), "okevil xy é 日本 👩\u{200D}💻 ");
+        assert!(matches!(
+            visible("plain text\nline 2\ttab"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn fences_outgrow_the_longest_backtick_run() {
+        assert_eq!(fence_for("no ticks"), 3);
+        assert_eq!(fence_for("```rust\nx\n```"), 4);
+        assert_eq!(fence_for("a `````` b"), 7);
+    }
+
+    #[test]
+    fn one_line_flattens_breaks() {
+        assert_eq!(one_line("a\nb\r\nc"), "a b c");
+    }
+}

@@ -1,0 +1,270 @@
+//! One HTTP client per configured host, with pooled keep-alive connections reused
+//! across calls and tenants (connections carry no credentials; each request carries
+//! its own token). Redirects are followed only within the configured host.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, HeaderValue, StatusCode};
+use reqwest::redirect;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use url::Url;
+
+use super::error::{github_message, GitHubError};
+use super::host::GitHubHost;
+use crate::auth::Token;
+
+const USER_AGENT: &str = concat!("github-review-mcp/", env!("CARGO_PKG_VERSION"));
+
+/// Rate-limit figures GitHub sent with a response (`x-ratelimit-*`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct RateLimit {
+    pub resource: String,
+    pub limit: u64,
+    pub remaining: u64,
+    pub used: u64,
+    /// Unix seconds when the budget resets.
+    pub reset: u64,
+}
+
+impl RateLimit {
+    fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let num = |name: &str| headers.get(name)?.to_str().ok()?.parse::<u64>().ok();
+        Some(Self {
+            resource: headers
+                .get("x-ratelimit-resource")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("core")
+                .to_owned(),
+            limit: num("x-ratelimit-limit")?,
+            remaining: num("x-ratelimit-remaining")?,
+            used: num("x-ratelimit-used").unwrap_or(0),
+            reset: num("x-ratelimit-reset").unwrap_or(0),
+        })
+    }
+}
+
+/// A decoded REST answer with the headers callers care about.
+#[derive(Debug)]
+pub struct RestResponse<T> {
+    pub body: T,
+    /// `X-OAuth-Scopes`: present for classic PATs and OAuth tokens.
+    pub scopes: Option<String>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GitHubClient {
+    http: reqwest::Client,
+    host: GitHubHost,
+    timeout: Duration,
+}
+
+#[derive(Deserialize)]
+struct GraphQlResponse<T> {
+    data: Option<T>,
+    #[serde(default)]
+    errors: Vec<GraphQlError>,
+}
+
+#[derive(Deserialize)]
+struct GraphQlError {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    message: String,
+}
+
+impl GitHubClient {
+    pub fn new(host: GitHubHost, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let allowed = host.clone();
+        let policy = redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 || !allowed.owns(attempt.url()) {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(policy)
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()?;
+        Ok(Self {
+            http,
+            host,
+            timeout,
+        })
+    }
+
+    pub fn host(&self) -> &GitHubHost {
+        &self.host
+    }
+
+    fn auth_header(token: &Token) -> HeaderValue {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .expect("tokens are validated as printable ASCII");
+        value.set_sensitive(true);
+        value
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, HeaderMap, bytes::Bytes), GitHubError> {
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        if status.is_success() {
+            return Ok((status, headers, body));
+        }
+        Err(self.status_error(status, &headers, &body))
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> GitHubError {
+        if e.is_timeout() {
+            return GitHubError::Timeout(self.timeout);
+        }
+        let reason = if e.is_connect() {
+            "connection failed"
+        } else if e.is_body() || e.is_decode() {
+            "the connection broke while reading the answer"
+        } else if e.is_redirect() {
+            "too many redirects"
+        } else {
+            "the request failed"
+        };
+        GitHubError::Network {
+            host: self.host.display_name(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn status_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitHubError {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if status.is_redirection() {
+            let target = header("location")
+                .and_then(|l| Url::parse(l).ok())
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "an unknown host".to_owned());
+            return GitHubError::RedirectElsewhere(target);
+        }
+        let message = github_message(body);
+        match status.as_u16() {
+            401 => GitHubError::BadCredentials,
+            404 => GitHubError::NotFound(message),
+            403 | 429 => {
+                let retry_after = header("retry-after")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                if header("x-ratelimit-remaining") == Some("0") {
+                    GitHubError::RateLimited {
+                        resource: header("x-ratelimit-resource").unwrap_or("core").to_owned(),
+                        reset: describe_reset(
+                            header("x-ratelimit-reset").and_then(|v| v.parse().ok()),
+                        ),
+                    }
+                } else if retry_after.is_some()
+                    || status == StatusCode::TOO_MANY_REQUESTS
+                    || message.contains("secondary rate limit")
+                {
+                    GitHubError::SecondaryRateLimit { retry_after }
+                } else {
+                    GitHubError::Forbidden(message)
+                }
+            }
+            s if s >= 500 => GitHubError::Server { status: s },
+            s => GitHubError::Unexpected { status: s, message },
+        }
+    }
+
+    /// GET a REST path (relative to the API base, e.g. `user`) and decode it.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        token: &Token,
+        path: &str,
+    ) -> Result<RestResponse<T>, GitHubError> {
+        let url = self
+            .host
+            .rest()
+            .join(path)
+            .map_err(|_| GitHubError::Decode(format!("bad path {path}")))?;
+        debug_assert!(self.host.owns(&url));
+        let request = self
+            .http
+            .get(url)
+            .header(http::header::AUTHORIZATION, Self::auth_header(token))
+            .header(http::header::ACCEPT, "application/vnd.github+json")
+            .header("x-github-api-version", "2022-11-28");
+        let (_, headers, body) = self.send(request).await?;
+        let decoded =
+            serde_json::from_slice(&body).map_err(|e| GitHubError::Decode(e.to_string()))?;
+        Ok(RestResponse {
+            body: decoded,
+            scopes: headers
+                .get("x-oauth-scopes")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            rate_limit: RateLimit::from_headers(&headers),
+        })
+    }
+
+    /// Run a GraphQL document with variables; `data` is decoded into `T`.
+    /// A `NOT_FOUND`/`FORBIDDEN` error becomes the matching [`GitHubError`].
+    pub async fn graphql<T: DeserializeOwned>(
+        &self,
+        token: &Token,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Result<T, GitHubError> {
+        #[derive(serde::Serialize)]
+        struct Request<'a> {
+            query: &'a str,
+            variables: serde_json::Value,
+        }
+        let request = self
+            .http
+            .post(self.host.graphql().clone())
+            .header(http::header::AUTHORIZATION, Self::auth_header(token))
+            .json(&Request { query, variables });
+        let (_, _, body) = self.send(request).await?;
+        let response: GraphQlResponse<T> =
+            serde_json::from_slice(&body).map_err(|e| GitHubError::Decode(e.to_string()))?;
+        if let Some(error) = response.errors.first() {
+            let message: String = error.message.chars().take(300).collect();
+            match error.kind.as_deref() {
+                Some("NOT_FOUND") => return Err(GitHubError::NotFound(message)),
+                Some("FORBIDDEN") => return Err(GitHubError::Forbidden(message)),
+                Some("RATE_LIMITED") => {
+                    return Err(GitHubError::RateLimited {
+                        resource: "graphql".to_owned(),
+                        reset: "within the hour".to_owned(),
+                    })
+                }
+                _ if response.data.is_none() => return Err(GitHubError::GraphQl(message)),
+                _ => tracing::warn!(error = %message, "GraphQL answered with data and an error"),
+            }
+        }
+        response
+            .data
+            .ok_or_else(|| GitHubError::Decode("GraphQL answer without data".to_owned()))
+    }
+}
+
+fn describe_reset(reset: Option<u64>) -> String {
+    let Some(reset) = reset else {
+        return "at an unknown time".to_owned();
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let wait = reset.saturating_sub(now);
+    format!("in {}m{:02}s (at unix time {reset})", wait / 60, wait % 60)
+}

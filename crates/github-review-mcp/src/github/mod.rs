@@ -1,0 +1,15 @@
+//! Talking to GitHub: the validated host, pull-request references, one pooled HTTP
+//! client, and the queries each tool needs. Receives a [`crate::auth::Token`] per
+//! call and never learns where it came from.
+
+mod client;
+mod error;
+mod host;
+mod pr_ref;
+pub mod review;
+pub mod user;
+
+pub use client::{GitHubClient, RateLimit, RestResponse};
+pub use error::GitHubError;
+pub use host::{GitHubHost, HostError, HostKind};
+pub use pr_ref::{PrRefError, PullRequestRef};

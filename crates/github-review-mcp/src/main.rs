@@ -1,0 +1,67 @@
+//! The `github-review-mcp` binary: parse configuration, then serve stdio or HTTP.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use github_review_mcp::config::{Cli, Command};
+use github_review_mcp::github::GitHubClient;
+use github_review_mcp::tools::Shared;
+use github_review_mcp::{telemetry, transport};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = |name: &str| std::env::var(name).ok();
+    let common = match &cli.command {
+        Command::Stdio(common) => common,
+        Command::Http(http) => &http.common,
+    };
+    let config = match common.validate(&env) {
+        Ok(config) => config,
+        Err(reason) => return fail(&reason),
+    };
+    let http = match &cli.command {
+        Command::Http(http) => match http.validate(&config) {
+            Ok(http) => Some(http),
+            Err(reason) => return fail(&reason),
+        },
+        Command::Stdio(_) => None,
+    };
+    telemetry::init(config.log_format);
+    let github = match GitHubClient::new(config.host.clone(), config.github_timeout) {
+        Ok(client) => client,
+        Err(err) => return fail(&format!("cannot build the HTTP client: {err}")),
+    };
+    tracing::info!(
+        host = %config.host.display_name(),
+        server_token = config.tokens.has_fallback(),
+        "github-review-mcp {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let shared = Arc::new(Shared {
+        github,
+        tokens: config.tokens,
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
+    };
+    let result = runtime.block_on(async move {
+        match http {
+            Some(http) => transport::http::serve(shared, http).await,
+            None => transport::stdio::serve(shared).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&err.to_string()),
+    }
+}
+
+fn fail(reason: &str) -> ExitCode {
+    eprintln!("github-review-mcp: {reason}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,204 @@
+//! Streamable HTTP: `/mcp` (rmcp's service behind our auth gate), `/healthz`, and the
+//! OAuth protected-resource metadata (RFC 9728). Graceful shutdown on SIGINT/SIGTERM.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::HttpConfig;
+use crate::tools::{ReviewServer, Shared};
+
+const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+struct Gate {
+    shared: Arc<Shared>,
+    allowed_hosts: Vec<String>,
+    public_url: Option<url::Url>,
+    listen: std::net::SocketAddr,
+    max_body_bytes: usize,
+}
+
+impl Gate {
+    /// `https://mcp.example.com`: the configured public URL, else this request's
+    /// Host when it is an allowed one, else the listen address.
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(url) = &self.public_url {
+            return url.as_str().trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                let name = h
+                    .rsplit_once(':')
+                    .map_or(*h, |(n, _)| n)
+                    .trim_matches(['[', ']']);
+                self.allowed_hosts
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(name) || a.eq_ignore_ascii_case(h))
+            });
+        match host {
+            Some(host) => format!("http://{host}"),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// The shape of a JSON-RPC request, as far as the gate needs it. Everything else is
+/// skipped without being built.
+#[derive(Deserialize)]
+struct Probe {
+    method: Option<String>,
+    params: Option<ProbeParams>,
+    #[serde(flatten)]
+    _rest: IgnoredAny,
+}
+
+#[derive(Deserialize)]
+struct ProbeParams {
+    #[serde(rename = "_meta")]
+    meta: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// In front of `/mcp`: a malformed token header is 400; a `tools/call` that ends with
+/// no token at all is 401 with the RFC 9728 challenge. Everything else (initialize,
+/// tools/list, notifications) passes, so a client that sends tokens only in `_meta`
+/// connects without any header.
+async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    if let Err(err) = gate.shared.tokens.resolve(None, Some(request.headers())) {
+        if !err.is_missing() {
+            return json_error(StatusCode::BAD_REQUEST, &err.to_string());
+        }
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match to_bytes(body, gate.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body larger than {} bytes", gate.max_body_bytes),
+            )
+        }
+    };
+    if let Ok(probe) = serde_json::from_slice::<Probe>(&bytes) {
+        if probe.method.as_deref() == Some("tools/call") {
+            let meta_token = probe
+                .params
+                .as_ref()
+                .and_then(|p| p.meta.as_ref())
+                .and_then(|m| m.get("token"));
+            if let Err(err) = gate.shared.tokens.resolve(meta_token, Some(&parts.headers)) {
+                if err.is_missing() {
+                    let challenge = format!(
+                        "Bearer resource_metadata=\"{}{METADATA_PATH}\"",
+                        gate.base_url(&parts.headers)
+                    );
+                    tracing::info!(outcome = "challenge", "tools/call without a token: 401");
+                    let mut response = json_error(StatusCode::UNAUTHORIZED, &err.to_string());
+                    if let Ok(value) = HeaderValue::from_str(&challenge) {
+                        response
+                            .headers_mut()
+                            .insert(header::WWW_AUTHENTICATE, value);
+                    }
+                    return response;
+                }
+                // A malformed `_meta.token` reaches the tool, which answers with a
+                // tool error naming the problem.
+            }
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn resource_metadata(State(gate): State<Arc<Gate>>, headers: HeaderMap) -> impl IntoResponse {
+    let base = gate.base_url(&headers);
+    Json(json!({
+        "resource": format!("{base}/mcp"),
+        "authorization_servers": [gate.shared.github.host().oauth_authorization_server()],
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": ["repo"],
+        "resource_name": "github-review-mcp",
+        "resource_documentation": "https://github.com/settings/tokens",
+    }))
+}
+
+/// Builds the HTTP application. `shutdown` cancels every MCP session when fired.
+pub fn router(shared: Arc<Shared>, config: &HttpConfig, shutdown: CancellationToken) -> Router {
+    let mcp_config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(config.allowed_hosts.clone())
+        .with_max_request_body_bytes(config.max_body_bytes)
+        .with_cancellation_token(shutdown);
+    let factory_shared = shared.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(ReviewServer::new(factory_shared.clone())),
+        Arc::new(LocalSessionManager::default()),
+        mcp_config,
+    );
+    let gate = Arc::new(Gate {
+        shared,
+        allowed_hosts: config.allowed_hosts.clone(),
+        public_url: config.public_url.clone(),
+        listen: config.listen,
+        max_body_bytes: config.max_body_bytes,
+    });
+    Router::new()
+        .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(gate.clone(), auth_gate))
+        .route("/healthz", get(healthz))
+        .route(METADATA_PATH, get(resource_metadata))
+        .route(&format!("{METADATA_PATH}/mcp"), get(resource_metadata))
+        .with_state(gate)
+}
+
+/// Serves until SIGINT/SIGTERM, then lets in-flight calls finish within the
+/// configured bound.
+pub async fn serve(shared: Arc<Shared>, config: HttpConfig) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let app = router(shared, &config, shutdown.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "listening: MCP at http://{local}/mcp, health at /healthz");
+    let signal = shutdown.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        super::shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight calls");
+        signal.cancel();
+    });
+    let grace = config.shutdown_timeout;
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        result = &mut server => result?,
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(seconds = grace.as_secs(), "shutdown grace period over; exiting with calls still open");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
