@@ -577,3 +577,47 @@ async fn no_token_appears_in_trace_logs_or_error_texts() {
     assert!(!logs.contains("ZZZZZZZZ"));
     assert_no_token_in(&texts, "tool texts");
 }
+
+#[tokio::test]
+async fn the_401_body_is_a_json_rpc_error_naming_the_token_sources() {
+    let double = Double::start().await;
+    let server = HttpServer::start(&double, ServerOptions::default()).await;
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value, session: Option<String>| {
+        let mut request = http
+            .post(server.mcp_url())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .json(&body);
+        if let Some(session) = session {
+            request = request.header("mcp-session-id", session);
+        }
+        request.send()
+    };
+    let init = post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}), None)
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    let session = init
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let call = post(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}), session)
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 401);
+    assert!(call.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer resource_metadata="));
+    let body: serde_json::Value = call.json().await.unwrap();
+    assert_eq!(body["id"], 7);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-GitHub-Token"),
+        "{body}"
+    );
+    assert!(double.requests().await.is_empty());
+}

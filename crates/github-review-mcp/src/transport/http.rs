@@ -65,6 +65,7 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 /// skipped without being built.
 #[derive(Deserialize)]
 struct Probe {
+    id: Option<serde_json::Value>,
     method: Option<String>,
     params: Option<ProbeParams>,
     #[serde(flatten)]
@@ -114,7 +115,14 @@ async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) 
                         gate.base_url(&parts.headers)
                     );
                     tracing::info!(outcome = "challenge", "tools/call without a token: 401");
-                    let mut response = json_error(StatusCode::UNAUTHORIZED, &err.to_string());
+                    // A JSON-RPC error body with the request's id, so SDKs that read
+                    // the body show the reason, not a generic transport error.
+                    let body = json!({
+                        "jsonrpc": "2.0",
+                        "id": probe.id,
+                        "error": { "code": -32001, "message": err.to_string() },
+                    });
+                    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
                     if let Ok(value) = HeaderValue::from_str(&challenge) {
                         response
                             .headers_mut()

@@ -1,0 +1,265 @@
+"""End to end with the official Python MCP SDK: the real server binary, the real
+GitHub double, the SDK's stdio and Streamable HTTP clients. Every test asserts
+what an agent or a chat server using the SDK would see."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import urllib.error
+import urllib.request
+from collections import Counter
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import jsonschema
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    SERVER,
+    Double,
+    call,
+    http_session,
+    stdio_session,
+    text,
+    whoami,
+)
+
+pytestmark = pytest.mark.anyio
+
+PR7 = "acme/widgets#7"
+ALICE_PR = "alice/secret-app#1"
+BOB_PR = "bob/hidden#1"
+
+
+def graphql_users(double: Double) -> Counter[str]:
+    """How many GraphQL requests reached the double, per GitHub user."""
+    return Counter(
+        entry.get("user") or "none"
+        for entry in double.requests()
+        if entry["path"].endswith("graphql")
+    )
+
+
+# 1. stdio, as Claude Code runs a local MCP server.
+async def test_stdio_uses_the_server_token_and_meta_token_overrides_it_in_the_same_session(
+    double: Double, tmp_path: Path
+) -> None:
+    async with stdio_session(double, tmp_path / "stdio.log", server_token=SERVER) as session:
+        assert await whoami(session) == ("review-bot", "server")
+        assert await whoami(session, ALICE) == ("alice", "meta")
+        # And the fallback again: the meta token did not stick to the session.
+        assert await whoami(session) == ("review-bot", "server")
+    # whoami may ask GitHub more than once; the runs of users show whose token each call used.
+    users = [e.get("user") for e in double.requests()]
+    assert [user for user, _ in groupby(users)] == ["review-bot", "alice", "review-bot"], users
+
+
+# 2. Streamable HTTP with the token in HTTP headers.
+async def test_http_header_and_bearer_tokens_identify_the_caller_and_meta_beats_both(
+    double: Double, start_http_server: Any
+) -> None:
+    server = start_http_server(server_token=SERVER)
+
+    async with http_session(server.mcp_url, {"X-GitHub-Token": BOB}) as session:
+        assert await whoami(session) == ("bob", "header")
+
+    async with http_session(server.mcp_url, {"Authorization": f"Bearer {CAROL}"}) as session:
+        assert await whoami(session) == ("carol", "bearer")
+
+    both = {"X-GitHub-Token": BOB, "Authorization": f"Bearer {CAROL}"}
+    async with http_session(server.mcp_url, both) as session:
+        assert await whoami(session, ALICE) == ("alice", "meta")
+        # Without _meta the header outranks the bearer token; neither is the server's.
+        assert await whoami(session) == ("bob", "header")
+
+
+# 3. A chat server: one connection, many users, each call carrying its user's token.
+async def test_one_http_session_serves_two_users_concurrently_each_seeing_only_their_own_private_pr(
+    double: Double, start_http_server: Any
+) -> None:
+    server = start_http_server()  # no server token: nothing may fall back
+    own_calls = 10
+    cross_calls = 3
+    async with http_session(server.mcp_url) as session:
+        double.clear_requests()
+
+        async def fetch(token: str, pr: str) -> tuple[str, str, Any]:
+            return token, pr, await call(session, "fetch_pr_review_comments", {"pr_url": pr}, token)
+
+        jobs = []
+        for i in range(own_calls):
+            jobs.append(fetch(ALICE, ALICE_PR))
+            jobs.append(fetch(BOB, BOB_PR))
+            if i < cross_calls:
+                jobs.append(fetch(ALICE, BOB_PR))
+                jobs.append(fetch(BOB, ALICE_PR))
+        results = await asyncio.gather(*jobs)
+
+    assert len(results) == 2 * (own_calls + cross_calls)
+    for token, pr, result in results:
+        who = "alice" if token == ALICE else "bob"
+        mine, theirs = (
+            ("alice-only-marker", "bob-only-marker")
+            if who == "alice"
+            else ("bob-only-marker", "alice-only-marker")
+        )
+        body = text(result) + json.dumps(result.structured_content)
+        if pr.startswith(who + "/"):
+            assert not result.is_error, f"{who} reading {pr}: {text(result)}"
+            assert mine in body, f"{who} reading {pr}: {body}"
+            assert result.structured_content["pr"]["owner"] == who
+        else:
+            assert result.is_error, f"{who} read the other user's {pr}: {body}"
+        assert theirs not in body, f"{who} saw the other user's data via {pr}: {body}"
+
+    # The double saw each call under its caller's own token, and no one else's.
+    users = graphql_users(double)
+    expected = own_calls + cross_calls
+    assert users == Counter({"alice": expected, "bob": expected}), users
+
+
+# 4. No token over HTTP with the server's fallback off.
+async def test_http_without_any_token_connects_and_lists_but_tools_call_gets_401_with_resource_metadata(
+    double: Double, start_http_server: Any
+) -> None:
+    server = start_http_server(server_token=SERVER, args=("--require-client-token",))
+    statuses: list[tuple[str, int, str | None]] = []
+
+    def record(response: httpx2.Response) -> None:
+        statuses.append(
+            (response.request.method, response.status_code, response.headers.get("www-authenticate"))
+        )
+
+    async with http_session(server.mcp_url, on_response=record) as session:
+        tools = await session.list_tools()
+        assert {t.name for t in tools.tools} == {"fetch_pr_review_comments", "whoami"}
+        assert not [s for s in statuses if s[1] >= 400], statuses
+
+        statuses.clear()
+        with pytest.raises(MCPError):
+            await call(session, "whoami")
+        expected_challenge = (
+            f'Bearer resource_metadata="{server.base}/.well-known/oauth-protected-resource"'
+        )
+        assert ("POST", 401, expected_challenge) in statuses, statuses
+        assert double.requests() == [], "nothing may reach GitHub without a token"
+
+        # The connection survives the 401: the next call with a token works.
+        assert await whoami(session, BOB) == ("bob", "meta")
+
+    # The same challenge seen by a plain HTTP client.
+    accept = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "urllib", "version": "0"},
+        },
+    }
+    request = urllib.request.Request(
+        server.mcp_url, data=json.dumps(init).encode(), headers=accept, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        session_id = response.headers["mcp-session-id"]
+        response.read()
+    assert session_id
+    tools_call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "whoami", "arguments": {}},
+    }
+    request = urllib.request.Request(
+        server.mcp_url,
+        data=json.dumps(tools_call).encode(),
+        headers={**accept, "Mcp-Session-Id": session_id, "Mcp-Protocol-Version": "2025-06-18"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    assert raised.value.code == 401
+    assert raised.value.headers["WWW-Authenticate"] == expected_challenge
+
+    with urllib.request.urlopen(
+        f"{server.base}/.well-known/oauth-protected-resource", timeout=10
+    ) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("application/json")
+        metadata = json.load(response)
+    assert metadata["resource"] == server.mcp_url
+    assert metadata["authorization_servers"] == [f"{double.url}/login/oauth"]
+
+
+# 5. What tools/list tells a client, and the SDK's own check of structuredContent.
+async def test_tools_list_declares_read_only_tools_with_schemas_and_the_sdk_validates_a_real_fetch(
+    double: Double, start_http_server: Any
+) -> None:
+    server = start_http_server()
+    async with http_session(server.mcp_url, {"X-GitHub-Token": CAROL}) as session:
+        listed = await session.list_tools()
+        tools = {t.name: t for t in listed.tools}
+        assert set(tools) == {"fetch_pr_review_comments", "whoami"}
+        for tool in tools.values():
+            assert tool.input_schema["type"] == "object", tool.name
+            assert tool.output_schema is not None, tool.name
+            assert tool.output_schema["type"] == "object", tool.name
+            assert tool.annotations is not None, tool.name
+            assert tool.annotations.read_only_hint is True, tool.name
+            assert tool.description, tool.name
+        fetch_schema = tools["fetch_pr_review_comments"]
+        assert "pr_url" in fetch_schema.input_schema["required"]
+        for arg in ("output", "per_page", "max_pages", "max_comments", "include_resolved", "include_outdated"):
+            assert arg in fetch_schema.input_schema["properties"], arg
+
+        # call_tool validates structuredContent against the listed outputSchema
+        # (it raises RuntimeError on a mismatch); a real fetch passes.
+        result = await call(session, "fetch_pr_review_comments", {"pr_url": PR7, "output": "both"})
+        assert not result.is_error, text(result)
+        structured = result.structured_content
+        assert structured is not None
+        assert len(structured["threads"]) == 3
+        assert structured["pr"]["title"] == "Add the frobnicator"
+        assert "# acme/widgets#7: Add the frobnicator" in text(result)
+        # Independently of the SDK: the same schema, checked by jsonschema itself.
+        jsonschema.validate(structured, fetch_schema.output_schema)
+        whoami_result = await call(session, "whoami")
+        jsonschema.validate(whoami_result.structured_content, tools["whoami"].output_schema)
+
+        # The SDK's validator is really armed with that schema: a broken copy of the
+        # same result fails it.
+        broken = result.model_copy(deep=True)
+        broken.structured_content = copy.deepcopy(structured)
+        del broken.structured_content["threads"]
+        with pytest.raises(RuntimeError, match="fetch_pr_review_comments"):
+            await session.validate_tool_result("fetch_pr_review_comments", broken)
+
+
+# 6. A long thread comes back whole.
+async def test_a_150_comment_thread_comes_back_whole_as_json_through_the_sdk(
+    double: Double, tmp_path: Path
+) -> None:
+    async with stdio_session(double, tmp_path / "stdio.log", server_token=CAROL) as session:
+        result = await call(
+            session, "fetch_pr_review_comments", {"pr_url": "acme/widgets#9", "output": "json"}
+        )
+    assert not result.is_error, text(result)
+    structured = result.structured_content
+    assert structured["truncated"] is False
+    assert len(structured["threads"]) == 1
+    comments = structured["threads"][0]["comments"]
+    assert len(comments) == 150
+    assert len({c["id"] for c in comments}) == 150, "no comment twice"
+    # output=json: the text content is the same object as structuredContent.
+    assert json.loads(text(result)) == structured
