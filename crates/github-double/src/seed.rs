@@ -1,0 +1,458 @@
+//! The seed file: users, tokens, repositories and pull requests the double serves,
+//! and the generator that fills pull requests with synthetic review threads.
+
+use serde::{Deserialize, Serialize};
+
+/// Top-level seed document (see the crate README for the format).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    #[serde(default)]
+    pub repos: Vec<SeedRepo>,
+}
+
+/// A user and the tokens that authenticate as it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub login: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    /// Value of `X-OAuth-Scopes`; absent means no header (fine-grained token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A repository with its access lists and pull requests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRepo {
+    pub owner: String,
+    pub name: String,
+    #[serde(default)]
+    pub private: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default = "default_branch", skip_serializing_if = "is_main")]
+    pub default_branch: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writers: Vec<String>,
+    #[serde(default)]
+    pub pulls: Vec<SeedPull>,
+}
+
+fn default_branch() -> String {
+    "main".into()
+}
+fn is_main(s: &str) -> bool {
+    s == "main"
+}
+fn default_open() -> String {
+    "open".into()
+}
+fn default_right() -> String {
+    "RIGHT".into()
+}
+
+/// A pull request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedPull {
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub author: String,
+    /// `open`, `closed` or `merged`.
+    #[serde(default = "default_open")]
+    pub state: String,
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default = "default_branch")]
+    pub base: String,
+    #[serde(default)]
+    pub head: String,
+    /// Owner of the head repository when it is a fork (defaults to the base repo's owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_sha: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_sha: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<SeedFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<SeedThread>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<SeedReview>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<GenerateSpec>,
+}
+
+/// A changed file of a pull request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFile {
+    pub filename: String,
+    #[serde(default = "modified")]
+    pub status: String,
+    #[serde(default)]
+    pub additions: u64,
+    #[serde(default)]
+    pub deletions: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_filename: Option<String>,
+}
+
+fn modified() -> String {
+    "modified".into()
+}
+
+/// A review thread: a position in the diff and its comments, first one starting it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedThread {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_start_line: Option<u64>,
+    #[serde(default = "default_right")]
+    pub side: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_side: Option<String>,
+    /// `line` or `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<String>,
+    #[serde(default)]
+    pub is_resolved: bool,
+    #[serde(default)]
+    pub is_outdated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+    #[serde(default)]
+    pub diff_hunk: String,
+    #[serde(default)]
+    pub comments: Vec<SeedComment>,
+}
+
+/// One review comment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedComment {
+    pub author: String,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Explicit numeric id; otherwise assigned deterministically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+}
+
+/// A review without inline comments (approval, change request, plain comment).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedReview {
+    pub author: String,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED` or `PENDING`.
+    pub state: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<String>,
+}
+
+/// Knobs for synthetic threads, in a seed's pull (`"generate"`) or on the CLI.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSpec {
+    pub threads: usize,
+    pub comments_per_thread: usize,
+    #[serde(default = "default_body_len")]
+    pub body_len: usize,
+    #[serde(default = "default_hunk_lines")]
+    pub hunk_lines: usize,
+    /// Text included in every generated comment body (e.g. `tenant-3-marker`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// Comment authors, cycled; defaults to the pull's author and `reviewer`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+}
+
+fn default_body_len() -> usize {
+    330
+}
+fn default_hunk_lines() -> usize {
+    8
+}
+
+const LOREM: &str =
+    "Consider extracting this into a helper so the error path is tested on its own. \
+The loop re-reads the configuration on every iteration, which is wasteful under load. \
+Nit: the name suggests a boolean but it returns a count. \
+Could we add a regression test for the empty input case before merging? \
+This allocation happens per request; caching it at startup would help. ";
+
+/// Epoch of generated timestamps: 2026-01-01T00:00:00Z.
+pub const GENERATED_EPOCH: u64 = 1_767_225_600;
+
+/// Fills a deterministic body of exactly `len` bytes (ASCII), starting with `prefix`.
+fn body_text(prefix: &str, len: usize, salt: usize) -> String {
+    let mut s = String::with_capacity(len.max(prefix.len()));
+    s.push_str(prefix);
+    let start = (salt * 37) % LOREM.len();
+    let mut it = LOREM[start..].chars().chain(LOREM.chars().cycle());
+    while s.len() < len {
+        s.push(it.next().unwrap_or(' '));
+    }
+    if s.len() > len && len >= prefix.len() {
+        s.truncate(len);
+    }
+    s
+}
+
+/// A unified-diff hunk of `lines` lines around `line`.
+pub fn hunk(path: &str, line: u64, lines: usize) -> String {
+    let lines = lines.max(2);
+    let start = line.saturating_sub(lines as u64 - 1).max(1);
+    let mut h = format!(
+        "@@ -{start},{} +{start},{lines} @@ fn {}()",
+        lines - 1,
+        path.replace(['/', '.'], "_")
+    );
+    for i in 0..lines {
+        let n = start + i as u64;
+        if i == lines - 1 {
+            h.push_str(&format!("\n+    let value_{n} = compute({n});"));
+        } else {
+            h.push_str(&format!("\n     context_line({n});"));
+        }
+    }
+    h
+}
+
+/// Generates the threads (and matching files) a `GenerateSpec` asks for.
+pub fn generate_threads(
+    spec: &GenerateSpec,
+    pull_author: &str,
+) -> (Vec<SeedThread>, Vec<SeedFile>) {
+    let authors: Vec<String> = if spec.authors.is_empty() {
+        vec![pull_author.to_string(), "reviewer".to_string()]
+    } else {
+        spec.authors.clone()
+    };
+    let n_files = spec.threads.clamp(1, 10);
+    let mut threads = Vec::with_capacity(spec.threads);
+    for t in 0..spec.threads {
+        let path = format!("src/module_{}.rs", t % n_files);
+        let line = 10 + (t / n_files) as u64 * 20;
+        let outdated = t % 7 == 6;
+        let resolved = t % 5 == 4;
+        let comments = (0..spec.comments_per_thread)
+            .map(|c| {
+                // First comment comes from a reviewer, replies alternate.
+                let author = authors[(c + 1) % authors.len()].clone();
+                let marker = spec
+                    .marker
+                    .as_deref()
+                    .map(|m| format!("{m} "))
+                    .unwrap_or_default();
+                let prefix = format!("{marker}Thread {t} comment {c}: ");
+                SeedComment {
+                    author,
+                    body: body_text(&prefix, spec.body_len, t * 31 + c),
+                    created_at: Some(crate::time::rfc3339(
+                        GENERATED_EPOCH + (t as u64) * 3600 + (c as u64) * 60,
+                    )),
+                    id: None,
+                }
+            })
+            .collect();
+        threads.push(SeedThread {
+            path: path.clone(),
+            line: if outdated { None } else { Some(line) },
+            start_line: None,
+            original_line: Some(line),
+            original_start_line: None,
+            side: "RIGHT".into(),
+            start_side: None,
+            subject_type: None,
+            is_resolved: resolved,
+            is_outdated: outdated,
+            resolved_by: resolved.then(|| pull_author.to_string()),
+            diff_hunk: hunk(&path, line, spec.hunk_lines),
+            comments,
+        });
+    }
+    let files = (0..n_files.min(spec.threads))
+        .map(|f| {
+            let filename = format!("src/module_{f}.rs");
+            SeedFile {
+                patch: Some(hunk(&filename, 10, spec.hunk_lines)),
+                filename,
+                status: "modified".into(),
+                additions: 1,
+                deletions: 0,
+                previous_filename: None,
+            }
+        })
+        .collect();
+    (threads, files)
+}
+
+/// Options of `github-double generate`.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub spec: GenerateSpec,
+    pub owner: String,
+    pub repo: String,
+    pub number: u64,
+    pub tenants: Option<usize>,
+}
+
+/// Builds a complete seed: one user `alice` (token `ghp_alice`) owning a private
+/// repo whose pull has the generated threads, plus `reviewer`; or, with `tenants`,
+/// users `tenant1..K` each owning `tenantI/repoI` whose PR #1 carries `tenant-I-marker`.
+pub fn generate_seed(opts: &GenerateOptions) -> Seed {
+    let pull = |number: u64, author: &str, spec: GenerateSpec| SeedPull {
+        number,
+        title: format!("Generated pull request #{number}"),
+        body: Some("Generated by github-double.".into()),
+        author: author.into(),
+        state: "open".into(),
+        base: "main".into(),
+        head: "feature".into(),
+        generate: Some(spec),
+        ..SeedPull::default()
+    };
+    let reviewer = SeedUser {
+        login: "reviewer".into(),
+        tokens: vec!["ghp_reviewer".into()],
+        scopes: Some("repo".into()),
+        ..SeedUser::default()
+    };
+    match opts.tenants {
+        Some(k) => {
+            let mut seed = Seed {
+                users: vec![reviewer],
+                repos: vec![],
+            };
+            for i in 1..=k {
+                let login = format!("tenant{i}");
+                seed.users.push(SeedUser {
+                    login: login.clone(),
+                    tokens: vec![format!("ghp_tenant{i}")],
+                    scopes: Some("repo, read:org".into()),
+                    ..SeedUser::default()
+                });
+                let spec = GenerateSpec {
+                    marker: Some(format!("tenant-{i}-marker")),
+                    authors: vec![login.clone(), "reviewer".into()],
+                    ..opts.spec.clone()
+                };
+                seed.repos.push(SeedRepo {
+                    owner: login.clone(),
+                    name: format!("repo{i}"),
+                    private: true,
+                    default_branch: "main".into(),
+                    readers: vec!["reviewer".into()],
+                    pulls: vec![pull(1, &login, spec)],
+                    ..SeedRepo::default()
+                });
+            }
+            seed
+        }
+        None => Seed {
+            users: vec![
+                SeedUser {
+                    login: "alice".into(),
+                    tokens: vec!["ghp_alice".into()],
+                    scopes: Some("repo, read:org".into()),
+                    ..SeedUser::default()
+                },
+                reviewer,
+            ],
+            repos: vec![SeedRepo {
+                owner: opts.owner.clone(),
+                name: opts.repo.clone(),
+                private: true,
+                default_branch: "main".into(),
+                writers: vec!["alice".into()],
+                readers: vec!["reviewer".into()],
+                pulls: vec![pull(opts.number, "alice", opts.spec.clone())],
+                ..SeedRepo::default()
+            }],
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(threads: usize, comments: usize) -> GenerateSpec {
+        GenerateSpec {
+            threads,
+            comments_per_thread: comments,
+            body_len: 330,
+            hunk_lines: 8,
+            marker: None,
+            authors: vec![],
+        }
+    }
+
+    #[test]
+    fn generated_threads_have_requested_shape() {
+        let (threads, files) = generate_threads(&spec(50, 3), "alice");
+        assert_eq!(threads.len(), 50);
+        assert!(threads.iter().all(|t| t.comments.len() == 3));
+        assert!(threads
+            .iter()
+            .flat_map(|t| &t.comments)
+            .all(|c| c.body.len() == 330));
+        assert_eq!(threads[0].diff_hunk.lines().count(), 9);
+        assert_eq!(files.len(), 10);
+    }
+
+    #[test]
+    fn generation_is_deterministic() {
+        let a = serde_json::to_string(&generate_threads(&spec(5, 2), "a").0).unwrap();
+        let b = serde_json::to_string(&generate_threads(&spec(5, 2), "a").0).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn tenant_seeds_mark_every_body_with_their_tenant() {
+        let seed = generate_seed(&GenerateOptions {
+            spec: spec(2, 2),
+            owner: "o".into(),
+            repo: "r".into(),
+            number: 1,
+            tenants: Some(3),
+        });
+        assert_eq!(seed.repos.len(), 3);
+        assert_eq!(seed.repos[2].owner, "tenant3");
+        let g = seed.repos[2].pulls[0].generate.as_ref().unwrap();
+        assert_eq!(g.marker.as_deref(), Some("tenant-3-marker"));
+        let (threads, _) = generate_threads(g, "tenant3");
+        assert!(threads[1].comments[1].body.contains("tenant-3-marker"));
+    }
+}

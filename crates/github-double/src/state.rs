@@ -1,0 +1,80 @@
+//! Shared state of a running double and the per-request context handlers receive.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+use sha2::{Digest, Sha256};
+
+use crate::faults::DoubleConfig;
+use crate::graphql::GhSchema;
+use crate::ratelimit::{Quota, RateLimiter};
+use crate::requestlog::RequestLog;
+use crate::world::{UserIx, World};
+
+/// Everything a running double shares between requests.
+pub struct AppState {
+    world: RwLock<Arc<World>>,
+    pub config: Mutex<DoubleConfig>,
+    pub limiter: RateLimiter,
+    pub log: RequestLog,
+    /// Counts non-`/_double` requests for deterministic fault decisions.
+    pub fault_counter: AtomicU64,
+    pub request_counter: AtomicU64,
+    pub addr: SocketAddr,
+    pub schema: GhSchema,
+}
+
+impl AppState {
+    pub fn new(world: World, config: DoubleConfig, addr: SocketAddr) -> Arc<Self> {
+        Arc::new(AppState {
+            world: RwLock::new(Arc::new(world)),
+            limiter: RateLimiter::new(config.rate_limit, config.graphql_rate_limit),
+            config: Mutex::new(config),
+            log: RequestLog::default(),
+            fault_counter: AtomicU64::new(0),
+            request_counter: AtomicU64::new(0),
+            addr,
+            schema: crate::graphql::schema(),
+        })
+    }
+
+    /// A consistent snapshot of the data.
+    pub fn world(&self) -> Arc<World> {
+        self.world.read().unwrap().clone()
+    }
+
+    /// Applies a write: clones the world, lets `f` change it, swaps it in.
+    pub fn update_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> (T, Arc<World>) {
+        let mut guard = self.world.write().unwrap();
+        let mut w = (**guard).clone();
+        let out = f(&mut w);
+        let w = Arc::new(w);
+        *guard = w.clone();
+        (out, w)
+    }
+}
+
+/// First 8 hex digits of the token's SHA-256: safe to log.
+pub fn fingerprint(token: &str) -> String {
+    hex::encode(&Sha256::digest(token.as_bytes())[..4])
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub user: Option<UserIx>,
+    pub token: Option<String>,
+}
+
+/// Per-request facts, put in request extensions by the gate middleware.
+#[derive(Clone)]
+pub struct Ctx {
+    pub world: Arc<World>,
+    pub caller: Caller,
+    /// REST API root as the caller addressed it, e.g. `http://127.0.0.1:4000/api/v3`.
+    pub api_base: String,
+    /// GraphQL quota after this request was charged.
+    pub graphql_quota: Option<Quota>,
+    pub app: Arc<AppState>,
+}

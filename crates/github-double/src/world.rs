@@ -1,0 +1,869 @@
+//! The loaded data the double serves: users, tokens, repositories, pull requests,
+//! threads, comments and reviews, with every id assigned and every index built at
+//! load time so that requests only look things up.
+//!
+//! Architecture invariant: a `World` is immutable once shared; writes clone it,
+//! change the clone and swap it in (see `state::AppState::update_world`).
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::seed::{self, Seed};
+use crate::time::parse_rfc3339;
+
+/// Errors a seed can have.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("token {0:?} belongs to more than one user")]
+    DuplicateToken(String),
+    #[error("user {0:?} is defined twice")]
+    DuplicateUser(String),
+    #[error("repository {0} is defined twice")]
+    DuplicateRepo(String),
+    #[error("pull request {0}#{1} is defined twice")]
+    DuplicatePull(String, u64),
+    #[error("comment id {0} is used twice")]
+    DuplicateCommentId(u64),
+    #[error("invalid value {value:?} for {field}")]
+    Invalid { field: &'static str, value: String },
+}
+
+pub type UserIx = usize;
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: u64,
+    pub login: String,
+    pub name: Option<String>,
+    pub node_id: String,
+    pub scopes: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Repo {
+    pub id: u64,
+    pub node_id: String,
+    pub owner: UserIx,
+    pub name: String,
+    pub full_name: String,
+    pub private: bool,
+    pub description: Option<String>,
+    pub default_branch: String,
+    pub readers: Vec<UserIx>,
+    pub writers: Vec<UserIx>,
+    pub pulls: Vec<Pull>,
+    pub pull_by_number: HashMap<u64, usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullState {
+    Open,
+    Closed,
+    Merged,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pull {
+    pub id: u64,
+    pub node_id: String,
+    pub number: u64,
+    pub title: String,
+    pub body: Option<String>,
+    pub author: UserIx,
+    pub state: PullState,
+    pub draft: bool,
+    pub base: String,
+    pub head: String,
+    pub head_owner: UserIx,
+    pub head_sha: String,
+    pub base_sha: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub files: Vec<File>,
+    pub threads: Vec<Thread>,
+    pub reviews: Vec<Review>,
+    /// Every comment as (thread, comment) index pairs, ordered by id.
+    pub comment_order: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct File {
+    pub filename: String,
+    pub status: String,
+    pub additions: u64,
+    pub deletions: u64,
+    pub patch: Option<String>,
+    pub previous_filename: Option<String>,
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Left => "LEFT",
+            Side::Right => "RIGHT",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub id: u64,
+    pub node_id: String,
+    pub path: String,
+    pub line: Option<u64>,
+    pub start_line: Option<u64>,
+    pub original_line: Option<u64>,
+    pub original_start_line: Option<u64>,
+    pub side: Side,
+    pub start_side: Option<Side>,
+    pub file_level: bool,
+    pub is_resolved: bool,
+    pub is_outdated: bool,
+    pub resolved_by: Option<UserIx>,
+    pub diff_hunk: String,
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u64,
+    pub node_id: String,
+    pub author: UserIx,
+    pub body: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    /// Id of the review this comment was submitted with.
+    pub review_id: u64,
+    pub reply_to: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub id: u64,
+    pub node_id: String,
+    pub author: UserIx,
+    pub body: String,
+    pub state: String,
+    pub submitted_at: u64,
+}
+
+/// Where a comment lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommentRef {
+    pub repo: usize,
+    pub pull: usize,
+    pub thread: usize,
+    pub comment: usize,
+}
+
+/// What a GraphQL node id points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeRef {
+    User(UserIx),
+    Repo(usize),
+    Pull(usize, usize),
+    Thread(usize, usize, usize),
+    Comment(CommentRef),
+    Review(usize, usize, usize),
+}
+
+/// Everything the double serves, indexed.
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    pub users: Vec<User>,
+    pub user_by_login: HashMap<String, UserIx>,
+    pub token_user: HashMap<String, UserIx>,
+    pub repos: Vec<Repo>,
+    /// Lower-cased `owner/name` to repo index.
+    pub repo_by_name: HashMap<String, usize>,
+    pub comment_by_id: HashMap<u64, CommentRef>,
+    pub nodes: HashMap<String, NodeRef>,
+    pub next_comment_id: u64,
+    pub next_review_id: u64,
+}
+
+const FIRST_USER_ID: u64 = 1001;
+const FIRST_REPO_ID: u64 = 700_000_001;
+const FIRST_PULL_ID: u64 = 1_900_000_001;
+/// Comment ids start above `i32::MAX` on purpose, as GitHub's do.
+const FIRST_COMMENT_ID: u64 = 2_500_000_001;
+const FIRST_REVIEW_ID: u64 = 3_100_000_001;
+const FIRST_THREAD_ID: u64 = 4_300_000_001;
+
+/// A GitHub-style global node id: `PREFIX_kwDO` + base64url of the database id.
+pub fn node_id(prefix: &str, id: u64) -> String {
+    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.to_be_bytes());
+    format!("{prefix}_kwDO{b}")
+}
+
+/// Deterministic 40-hex pseudo SHA for a label.
+pub fn fake_sha(label: &str) -> String {
+    hex::encode(&Sha256::digest(label.as_bytes())[..20])
+}
+
+fn parse_side(s: &str) -> Result<Side, SeedError> {
+    match s.to_ascii_uppercase().as_str() {
+        "LEFT" => Ok(Side::Left),
+        "RIGHT" => Ok(Side::Right),
+        _ => Err(SeedError::Invalid {
+            field: "side",
+            value: s.into(),
+        }),
+    }
+}
+
+fn parse_time(s: &Option<String>, default: u64) -> Result<u64, SeedError> {
+    match s {
+        None => Ok(default),
+        Some(s) => parse_rfc3339(s).ok_or_else(|| SeedError::Invalid {
+            field: "timestamp",
+            value: s.clone(),
+        }),
+    }
+}
+
+impl World {
+    /// Loads a seed, expanding `generate` blocks and assigning every id.
+    pub fn from_seed(seed: &Seed) -> Result<World, SeedError> {
+        let mut w = World {
+            next_comment_id: FIRST_COMMENT_ID,
+            next_review_id: FIRST_REVIEW_ID,
+            ..World::default()
+        };
+        let mut next_user_id = seed
+            .users
+            .iter()
+            .filter_map(|u| u.id)
+            .max()
+            .map_or(FIRST_USER_ID, |m| m.max(FIRST_USER_ID - 1) + 1);
+        for u in &seed.users {
+            if w.user_by_login.contains_key(&u.login.to_lowercase()) {
+                return Err(SeedError::DuplicateUser(u.login.clone()));
+            }
+            let id = u.id.unwrap_or_else(|| {
+                let id = next_user_id;
+                next_user_id += 1;
+                id
+            });
+            let ix = w.add_user(&u.login, id, u.scopes.clone(), u.name.clone());
+            for t in &u.tokens {
+                if w.token_user.insert(t.clone(), ix).is_some() {
+                    return Err(SeedError::DuplicateToken(t.clone()));
+                }
+            }
+        }
+        let mut user = |w: &mut World, login: &str| -> UserIx {
+            if let Some(&ix) = w.user_by_login.get(&login.to_lowercase()) {
+                return ix;
+            }
+            let id = next_user_id;
+            next_user_id += 1;
+            w.add_user(login, id, None, None)
+        };
+        let explicit_ids: std::collections::HashSet<u64> = seed
+            .repos
+            .iter()
+            .flat_map(|r| &r.pulls)
+            .flat_map(|p| &p.threads)
+            .flat_map(|t| &t.comments)
+            .filter_map(|c| c.id)
+            .collect();
+        let mut thread_id = FIRST_THREAD_ID;
+        for (ri, sr) in seed.repos.iter().enumerate() {
+            let full_name = format!("{}/{}", sr.owner, sr.name);
+            let key = full_name.to_lowercase();
+            if w.repo_by_name.contains_key(&key) {
+                return Err(SeedError::DuplicateRepo(full_name));
+            }
+            let owner = user(&mut w, &sr.owner);
+            let readers = sr.readers.iter().map(|l| user(&mut w, l)).collect();
+            let writers = sr.writers.iter().map(|l| user(&mut w, l)).collect();
+            let repo_id = FIRST_REPO_ID + ri as u64;
+            let mut repo = Repo {
+                id: repo_id,
+                node_id: node_id("R", repo_id),
+                owner,
+                name: sr.name.clone(),
+                full_name: full_name.clone(),
+                private: sr.private,
+                description: sr.description.clone(),
+                default_branch: sr.default_branch.clone(),
+                readers,
+                writers,
+                pulls: vec![],
+                pull_by_number: HashMap::new(),
+            };
+            for sp in &sr.pulls {
+                if repo.pull_by_number.contains_key(&sp.number) {
+                    return Err(SeedError::DuplicatePull(full_name, sp.number));
+                }
+                let pi = repo.pulls.len();
+                let pull_id = FIRST_PULL_ID + (ri as u64) * 10_000 + pi as u64;
+                let mut threads_seed = sp.threads.clone();
+                let mut files_seed = sp.files.clone();
+                if let Some(spec) = &sp.generate {
+                    let (t, f) = seed::generate_threads(spec, &sp.author);
+                    threads_seed.extend(t);
+                    if files_seed.is_empty() {
+                        files_seed = f;
+                    }
+                }
+                let author = user(&mut w, &sp.author);
+                let created_at = parse_time(&sp.created_at, seed::GENERATED_EPOCH - 86_400)?;
+                let state = match sp.state.to_ascii_lowercase().as_str() {
+                    "open" => PullState::Open,
+                    "closed" => PullState::Closed,
+                    "merged" => PullState::Merged,
+                    _ => {
+                        return Err(SeedError::Invalid {
+                            field: "state",
+                            value: sp.state.clone(),
+                        })
+                    }
+                };
+                let head = if sp.head.is_empty() {
+                    format!("pr-{}", sp.number)
+                } else {
+                    sp.head.clone()
+                };
+                let head_owner = match &sp.head_owner {
+                    Some(l) => user(&mut w, l),
+                    None => owner,
+                };
+                let mut pull =
+                    Pull {
+                        id: pull_id,
+                        node_id: node_id("PR", pull_id),
+                        number: sp.number,
+                        title: sp.title.clone(),
+                        body: sp.body.clone(),
+                        author,
+                        state,
+                        draft: sp.draft,
+                        base: sp.base.clone(),
+                        head_sha: sp.head_sha.clone().unwrap_or_else(|| {
+                            fake_sha(&format!("{full_name}#{}:head", sp.number))
+                        }),
+                        base_sha: sp.base_sha.clone().unwrap_or_else(|| {
+                            fake_sha(&format!("{full_name}#{}:base", sp.number))
+                        }),
+                        head,
+                        head_owner,
+                        created_at,
+                        updated_at: created_at,
+                        files: files_seed
+                            .iter()
+                            .map(|f| File {
+                                sha: fake_sha(&format!("{full_name}:{}", f.filename)),
+                                filename: f.filename.clone(),
+                                status: f.status.clone(),
+                                additions: f.additions,
+                                deletions: f.deletions,
+                                patch: f.patch.clone(),
+                                previous_filename: f.previous_filename.clone(),
+                            })
+                            .collect(),
+                        threads: vec![],
+                        reviews: vec![],
+                        comment_order: vec![],
+                    };
+                for r in &sp.reviews {
+                    let author = user(&mut w, &r.author);
+                    let at = parse_time(&r.submitted_at, created_at)?;
+                    let id = w.take_review_id();
+                    pull.reviews.push(Review {
+                        id,
+                        node_id: node_id("PRR", id),
+                        author,
+                        body: r.body.clone(),
+                        state: r.state.to_ascii_uppercase(),
+                        submitted_at: at,
+                    });
+                }
+                for st in &threads_seed {
+                    let mut thread = Thread {
+                        id: thread_id,
+                        node_id: node_id("PRRT", thread_id),
+                        path: st.path.clone(),
+                        line: st.line,
+                        start_line: st.start_line,
+                        original_line: st.original_line.or(st.line),
+                        original_start_line: st.original_start_line.or(st.start_line),
+                        side: parse_side(&st.side)?,
+                        start_side: match &st.start_side {
+                            Some(s) => Some(parse_side(s)?),
+                            None => st.start_line.map(|_| parse_side(&st.side)).transpose()?,
+                        },
+                        file_level: st
+                            .subject_type
+                            .as_deref()
+                            .is_some_and(|s| s.eq_ignore_ascii_case("file")),
+                        is_resolved: st.is_resolved,
+                        is_outdated: st.is_outdated,
+                        resolved_by: st.resolved_by.as_deref().map(|l| user(&mut w, l)),
+                        diff_hunk: st.diff_hunk.clone(),
+                        comments: vec![],
+                    };
+                    thread_id += 1;
+                    let mut first_id = None;
+                    for sc in &st.comments {
+                        let id = match sc.id {
+                            Some(id) => id,
+                            None => loop {
+                                let id = w.next_comment_id;
+                                w.next_comment_id += 1;
+                                if !explicit_ids.contains(&id) {
+                                    break id;
+                                }
+                            },
+                        };
+                        if w.comment_by_id.contains_key(&id) {
+                            return Err(SeedError::DuplicateCommentId(id));
+                        }
+                        let author = user(&mut w, &sc.author);
+                        let at = parse_time(&sc.created_at, created_at)?;
+                        // Every review comment is submitted with a review, as on GitHub.
+                        let review_id = w.take_review_id();
+                        pull.reviews.push(Review {
+                            id: review_id,
+                            node_id: node_id("PRR", review_id),
+                            author,
+                            body: String::new(),
+                            state: "COMMENTED".into(),
+                            submitted_at: at,
+                        });
+                        w.comment_by_id.insert(
+                            id,
+                            CommentRef {
+                                repo: ri,
+                                pull: pi,
+                                thread: pull.threads.len(),
+                                comment: thread.comments.len(),
+                            },
+                        );
+                        thread.comments.push(Comment {
+                            id,
+                            node_id: node_id("PRRC", id),
+                            author,
+                            body: sc.body.clone(),
+                            created_at: at,
+                            updated_at: at,
+                            review_id,
+                            reply_to: first_id,
+                        });
+                        pull.updated_at = pull.updated_at.max(at);
+                        first_id.get_or_insert(id);
+                    }
+                    pull.threads.push(thread);
+                }
+                pull.reviews.sort_by_key(|r| (r.submitted_at, r.id));
+                pull.rebuild_comment_order();
+                repo.pull_by_number.insert(sp.number, pi);
+                repo.pulls.push(pull);
+            }
+            w.repo_by_name.insert(key, ri);
+            w.repos.push(repo);
+        }
+        w.rebuild_nodes();
+        Ok(w)
+    }
+
+    fn take_review_id(&mut self) -> u64 {
+        let id = self.next_review_id;
+        self.next_review_id += 1;
+        id
+    }
+
+    fn add_user(
+        &mut self,
+        login: &str,
+        id: u64,
+        scopes: Option<String>,
+        name: Option<String>,
+    ) -> UserIx {
+        let ix = self.users.len();
+        self.users.push(User {
+            id,
+            login: login.into(),
+            name,
+            node_id: format!(
+                "U_kgDO{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.to_be_bytes())
+            ),
+            scopes,
+        });
+        self.user_by_login.insert(login.to_lowercase(), ix);
+        ix
+    }
+
+    /// Rebuilds the node-id index (after load or a write).
+    pub fn rebuild_nodes(&mut self) {
+        let mut nodes = HashMap::new();
+        for (ui, u) in self.users.iter().enumerate() {
+            nodes.insert(u.node_id.clone(), NodeRef::User(ui));
+        }
+        for (ri, r) in self.repos.iter().enumerate() {
+            nodes.insert(r.node_id.clone(), NodeRef::Repo(ri));
+            for (pi, p) in r.pulls.iter().enumerate() {
+                nodes.insert(p.node_id.clone(), NodeRef::Pull(ri, pi));
+                for (vi, v) in p.reviews.iter().enumerate() {
+                    nodes.insert(v.node_id.clone(), NodeRef::Review(ri, pi, vi));
+                }
+                for (ti, t) in p.threads.iter().enumerate() {
+                    nodes.insert(t.node_id.clone(), NodeRef::Thread(ri, pi, ti));
+                    for (ci, c) in t.comments.iter().enumerate() {
+                        let cref = CommentRef {
+                            repo: ri,
+                            pull: pi,
+                            thread: ti,
+                            comment: ci,
+                        };
+                        nodes.insert(c.node_id.clone(), NodeRef::Comment(cref));
+                    }
+                }
+            }
+        }
+        self.nodes = nodes;
+    }
+
+    pub fn user_for_token(&self, token: &str) -> Option<UserIx> {
+        self.token_user.get(token).copied()
+    }
+
+    pub fn repo(&self, owner: &str, name: &str) -> Option<usize> {
+        self.repo_by_name
+            .get(&format!("{owner}/{name}").to_lowercase())
+            .copied()
+    }
+
+    /// Public repos are readable by anyone; private ones by owner, readers, writers.
+    pub fn can_read(&self, user: Option<UserIx>, repo: usize) -> bool {
+        let r = &self.repos[repo];
+        !r.private || user.is_some_and(|u| self.can_write(Some(u), repo) || r.readers.contains(&u))
+    }
+
+    /// Owner and writers may write.
+    pub fn can_write(&self, user: Option<UserIx>, repo: usize) -> bool {
+        let r = &self.repos[repo];
+        user.is_some_and(|u| r.owner == u || r.writers.contains(&u))
+    }
+
+    pub fn comment(&self, c: CommentRef) -> &Comment {
+        &self.repos[c.repo].pulls[c.pull].threads[c.thread].comments[c.comment]
+    }
+
+    pub fn thread_of(&self, c: CommentRef) -> &Thread {
+        &self.repos[c.repo].pulls[c.pull].threads[c.thread]
+    }
+}
+
+impl Pull {
+    /// Recomputes the id-ordered list of all comments.
+    pub fn rebuild_comment_order(&mut self) {
+        let mut order: Vec<(u64, usize, usize)> = self
+            .threads
+            .iter()
+            .enumerate()
+            .flat_map(|(ti, t)| {
+                t.comments
+                    .iter()
+                    .enumerate()
+                    .map(move |(ci, c)| (c.id, ti, ci))
+            })
+            .collect();
+        order.sort_unstable();
+        self.comment_order = order.into_iter().map(|(_, t, c)| (t, c)).collect();
+    }
+}
+
+/// A review being submitted.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    pub author: UserIx,
+    pub body: String,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED` or `PENDING`.
+    pub state: &'static str,
+    pub threads: Vec<NewThread>,
+}
+
+/// A new thread started by a submitted review.
+#[derive(Debug, Clone)]
+pub struct NewThread {
+    pub path: String,
+    pub line: Option<u64>,
+    pub start_line: Option<u64>,
+    pub side: Side,
+    pub start_side: Option<Side>,
+    pub body: String,
+}
+
+impl World {
+    fn new_comment(
+        &mut self,
+        author: UserIx,
+        body: String,
+        now: u64,
+        review_id: u64,
+        reply_to: Option<u64>,
+    ) -> Comment {
+        let id = loop {
+            let id = self.next_comment_id;
+            self.next_comment_id += 1;
+            if !self.comment_by_id.contains_key(&id) {
+                break id;
+            }
+        };
+        Comment {
+            id,
+            node_id: node_id("PRRC", id),
+            author,
+            body,
+            created_at: now,
+            updated_at: now,
+            review_id,
+            reply_to,
+        }
+    }
+
+    fn push_review(
+        &mut self,
+        ri: usize,
+        pi: usize,
+        author: UserIx,
+        body: String,
+        state: &str,
+        now: u64,
+    ) -> usize {
+        let id = self.take_review_id();
+        let pull = &mut self.repos[ri].pulls[pi];
+        pull.reviews.push(Review {
+            id,
+            node_id: node_id("PRR", id),
+            author,
+            body,
+            state: state.into(),
+            submitted_at: now,
+        });
+        let vi = pull.reviews.len() - 1;
+        self.nodes
+            .insert(node_id("PRR", id), NodeRef::Review(ri, pi, vi));
+        vi
+    }
+
+    /// Appends a reply to the thread holding `to`; returns where it went.
+    pub fn add_reply(
+        &mut self,
+        to: CommentRef,
+        author: UserIx,
+        body: String,
+        now: u64,
+    ) -> CommentRef {
+        let vi = self.push_review(to.repo, to.pull, author, String::new(), "COMMENTED", now);
+        let review_id = self.repos[to.repo].pulls[to.pull].reviews[vi].id;
+        let first = self.thread_of(to).comments[0].id;
+        let c = self.new_comment(author, body, now, review_id, Some(first));
+        let pull = &mut self.repos[to.repo].pulls[to.pull];
+        let thread = &mut pull.threads[to.thread];
+        let cref = CommentRef {
+            comment: thread.comments.len(),
+            ..to
+        };
+        self.comment_by_id.insert(c.id, cref);
+        self.nodes.insert(c.node_id.clone(), NodeRef::Comment(cref));
+        thread.comments.push(c);
+        pull.updated_at = pull.updated_at.max(now);
+        pull.rebuild_comment_order();
+        cref
+    }
+
+    /// Submits a review with optional new threads; returns the review index.
+    pub fn add_review(&mut self, ri: usize, pi: usize, review: NewReview, now: u64) -> usize {
+        let NewReview {
+            author,
+            body,
+            state,
+            threads,
+        } = review;
+        let vi = self.push_review(ri, pi, author, body, state, now);
+        let review_id = self.repos[ri].pulls[pi].reviews[vi].id;
+        let first_thread = self
+            .repos
+            .iter()
+            .flat_map(|r| &r.pulls)
+            .flat_map(|p| &p.threads)
+            .map(|t| t.id + 1)
+            .max()
+            .unwrap_or(FIRST_THREAD_ID);
+        for (tid, nt) in (first_thread..).zip(threads) {
+            let c = self.new_comment(author, nt.body, now, review_id, None);
+            let pull = &mut self.repos[ri].pulls[pi];
+            let hunk = pull
+                .files
+                .iter()
+                .find(|f| f.filename == nt.path)
+                .and_then(|f| f.patch.clone())
+                .unwrap_or_else(|| crate::seed::hunk(&nt.path, nt.line.unwrap_or(1), 4));
+            let ti = pull.threads.len();
+            let cref = CommentRef {
+                repo: ri,
+                pull: pi,
+                thread: ti,
+                comment: 0,
+            };
+            self.comment_by_id.insert(c.id, cref);
+            self.nodes.insert(c.node_id.clone(), NodeRef::Comment(cref));
+            self.nodes
+                .insert(node_id("PRRT", tid), NodeRef::Thread(ri, pi, ti));
+            pull.threads.push(Thread {
+                id: tid,
+                node_id: node_id("PRRT", tid),
+                path: nt.path,
+                line: nt.line,
+                start_line: nt.start_line,
+                original_line: nt.line,
+                original_start_line: nt.start_line,
+                side: nt.side,
+                start_side: nt.start_side,
+                file_level: nt.line.is_none(),
+                is_resolved: false,
+                is_outdated: false,
+                resolved_by: None,
+                diff_hunk: hunk,
+                comments: vec![c],
+            });
+        }
+        let pull = &mut self.repos[ri].pulls[pi];
+        pull.updated_at = pull.updated_at.max(now);
+        pull.rebuild_comment_order();
+        vi
+    }
+
+    /// Marks a thread resolved (by `by`) or unresolved (`None`).
+    pub fn set_resolved(&mut self, ri: usize, pi: usize, ti: usize, by: Option<UserIx>) {
+        let t = &mut self.repos[ri].pulls[pi].threads[ti];
+        t.is_resolved = by.is_some();
+        t.resolved_by = by;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::{GenerateSpec, SeedPull, SeedRepo, SeedUser};
+
+    fn seed() -> Seed {
+        Seed {
+            users: vec![
+                SeedUser {
+                    login: "alice".into(),
+                    tokens: vec!["ta".into(), "ta2".into()],
+                    ..SeedUser::default()
+                },
+                SeedUser {
+                    login: "bob".into(),
+                    tokens: vec!["tb".into()],
+                    ..SeedUser::default()
+                },
+            ],
+            repos: vec![
+                SeedRepo {
+                    owner: "acme".into(),
+                    name: "secret".into(),
+                    private: true,
+                    writers: vec!["alice".into()],
+                    pulls: vec![SeedPull {
+                        number: 7,
+                        author: "alice".into(),
+                        state: "open".into(),
+                        generate: Some(GenerateSpec {
+                            threads: 3,
+                            comments_per_thread: 2,
+                            body_len: 40,
+                            hunk_lines: 4,
+                            marker: None,
+                            authors: vec![],
+                        }),
+                        ..SeedPull::default()
+                    }],
+                    ..SeedRepo::default()
+                },
+                SeedRepo {
+                    owner: "acme".into(),
+                    name: "open".into(),
+                    ..SeedRepo::default()
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn private_repo_is_readable_only_by_its_people() {
+        let w = World::from_seed(&seed()).unwrap();
+        let alice = w.user_for_token("ta2");
+        let bob = w.user_for_token("tb");
+        let secret = w.repo("ACME", "Secret").unwrap();
+        let open = w.repo("acme", "open").unwrap();
+        assert!(w.can_read(alice, secret));
+        assert!(!w.can_read(bob, secret));
+        assert!(!w.can_read(None, secret));
+        assert!(w.can_read(None, open) && w.can_read(bob, open));
+        assert!(!w.can_write(bob, open));
+    }
+
+    #[test]
+    fn ids_are_unique_deterministic_and_indexed() {
+        let a = World::from_seed(&seed()).unwrap();
+        let b = World::from_seed(&seed()).unwrap();
+        let ids = |w: &World| {
+            w.repos[0].pulls[0]
+                .threads
+                .iter()
+                .flat_map(|t| t.comments.iter().map(|c| (c.id, c.node_id.clone())))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(ids(&a).len(), 6);
+        for (id, node) in ids(&a) {
+            assert!(id > i32::MAX as u64);
+            assert!(node.starts_with("PRRC_"));
+            let cref = a.comment_by_id[&id];
+            assert_eq!(a.comment(cref).id, id);
+            assert_eq!(a.nodes[&node], NodeRef::Comment(cref));
+        }
+        let t = &a.repos[0].pulls[0].threads[0];
+        assert!(t.node_id.starts_with("PRRT_"));
+        assert_eq!(t.comments[1].reply_to, Some(t.comments[0].id));
+    }
+
+    #[test]
+    fn duplicate_tokens_are_rejected() {
+        let mut s = seed();
+        s.users[1].tokens.push("ta".into());
+        assert!(matches!(
+            World::from_seed(&s),
+            Err(SeedError::DuplicateToken(_))
+        ));
+    }
+
+    #[test]
+    fn a_reply_joins_its_thread_and_the_id_index() {
+        let mut w = World::from_seed(&seed()).unwrap();
+        let first = w.repos[0].pulls[0].threads[1].comments[0].id;
+        let to = w.comment_by_id[&first];
+        let bob = w.user_by_login["bob"];
+        let cref = w.add_reply(to, bob, "ok".into(), 5);
+        let c = w.comment(cref);
+        assert_eq!((c.body.as_str(), c.reply_to), ("ok", Some(first)));
+        assert_eq!(w.comment_by_id[&c.id], cref);
+        assert_eq!(w.repos[0].pulls[0].comment_order.len(), 7);
+    }
+}

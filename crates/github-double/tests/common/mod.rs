@@ -1,0 +1,183 @@
+//! Shared helpers: start a double in-process on 127.0.0.1:0 and talk to it.
+#![allow(dead_code)]
+
+use github_double::seed::{GenerateSpec, SeedComment, SeedPull, SeedRepo, SeedThread, SeedUser};
+use github_double::{DoubleConfig, Running, Seed, World};
+use serde_json::Value;
+
+pub const ALICE: &str = "ghp_alice";
+pub const BOB: &str = "ghp_bob";
+pub const CAROL: &str = "ghp_carol";
+
+/// alice owns private `acme/secret` (#7: 40 threads × 3 comments, plus one thread of
+/// 160 comments); bob is a reader there; carol has no access; `acme/public` is public.
+pub fn seed() -> Seed {
+    let user = |login: &str, token: &str, scopes: Option<&str>| SeedUser {
+        login: login.into(),
+        tokens: vec![token.into()],
+        scopes: scopes.map(str::to_string),
+        ..SeedUser::default()
+    };
+    let long_thread = SeedThread {
+        path: "src/long.rs".into(),
+        line: Some(12),
+        start_line: Some(10),
+        side: "RIGHT".into(),
+        start_side: Some("RIGHT".into()),
+        diff_hunk: "@@ -1,3 +1,4 @@\n a\n b\n+c".into(),
+        comments: (0..160)
+            .map(|i| SeedComment {
+                author: if i % 2 == 0 { "bob" } else { "alice" }.into(),
+                body: format!("long thread comment {i}"),
+                created_at: Some(format!("2026-01-02T03:{:02}:{:02}Z", i / 60, i % 60)),
+                id: None,
+            })
+            .collect(),
+        ..SeedThread::default()
+    };
+    Seed {
+        users: vec![
+            SeedUser {
+                id: Some(1001),
+                ..user("alice", ALICE, Some("repo, read:org"))
+            },
+            user("bob", BOB, None),
+            user("carol", CAROL, Some("repo")),
+        ],
+        repos: vec![
+            SeedRepo {
+                owner: "acme".into(),
+                name: "secret".into(),
+                private: true,
+                default_branch: "main".into(),
+                readers: vec!["bob".into()],
+                writers: vec!["alice".into()],
+                pulls: vec![
+                    SeedPull {
+                        number: 7,
+                        title: "Add widgets".into(),
+                        body: Some("Adds widgets.".into()),
+                        author: "alice".into(),
+                        state: "open".into(),
+                        base: "main".into(),
+                        head: "feature-x".into(),
+                        threads: vec![long_thread],
+                        generate: Some(GenerateSpec {
+                            threads: 40,
+                            comments_per_thread: 3,
+                            body_len: 120,
+                            hunk_lines: 6,
+                            marker: None,
+                            authors: vec!["alice".into(), "bob".into()],
+                        }),
+                        ..SeedPull::default()
+                    },
+                    SeedPull {
+                        number: 8,
+                        title: "Old".into(),
+                        author: "bob".into(),
+                        state: "closed".into(),
+                        base: "main".into(),
+                        head: "old".into(),
+                        ..SeedPull::default()
+                    },
+                ],
+                ..SeedRepo::default()
+            },
+            SeedRepo {
+                owner: "acme".into(),
+                name: "public".into(),
+                default_branch: "main".into(),
+                pulls: vec![SeedPull {
+                    number: 1,
+                    title: "Public PR".into(),
+                    author: "carol".into(),
+                    state: "open".into(),
+                    base: "main".into(),
+                    head: "p".into(),
+                    generate: Some(GenerateSpec {
+                        threads: 2,
+                        comments_per_thread: 2,
+                        body_len: 50,
+                        hunk_lines: 4,
+                        marker: None,
+                        authors: vec![],
+                    }),
+                    ..SeedPull::default()
+                }],
+                ..SeedRepo::default()
+            },
+        ],
+    }
+}
+
+pub async fn start_with(config: DoubleConfig) -> Running {
+    let world = World::from_seed(&seed()).expect("seed loads");
+    github_double::start(world, config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("double starts")
+}
+
+pub async fn start() -> Running {
+    start_with(DoubleConfig::default()).await
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn get(d: &Running, token: Option<&str>, path: &str) -> reqwest::Response {
+    let mut r = client().get(format!("{}{path}", d.base_url()));
+    if let Some(t) = token {
+        r = r.header("Authorization", format!("Bearer {t}"));
+    }
+    r.send().await.expect("request sent")
+}
+
+pub async fn graphql(
+    d: &Running,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (u16, Value) {
+    let mut r = client()
+        .post(format!("{}/graphql", d.base_url()))
+        .json(&serde_json::json!({"query": query, "variables": variables}));
+    if let Some(t) = token {
+        r = r.header("Authorization", format!("bearer {t}"));
+    }
+    let resp = r.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("json body"))
+}
+
+/// A GraphQL document the server sends, read from the server crate.
+pub fn server_document(name: &str) -> String {
+    let path = format!(
+        "{}/../github-review-mcp/src/github/graphql/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+pub async fn log(d: &Running) -> Vec<Value> {
+    get(d, None, "/_double/requests")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+pub async fn configure(d: &Running, patch: Value) -> Value {
+    let r = client()
+        .post(format!("{}/_double/config", d.base_url()))
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "config accepted");
+    r.json().await.unwrap()
+}
