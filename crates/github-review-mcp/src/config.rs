@@ -55,6 +55,13 @@ pub struct CommonArgs {
     /// Log format on stderr.
     #[arg(long, env = "GITHUB_REVIEW_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Hide the write tools: only tools annotated read-only are listed and callable.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_READ_ONLY")]
+    pub read_only: bool,
+    /// Expose only these tools (comma-separated names). HTTP clients may narrow
+    /// further per request with X-MCP-Tools / X-MCP-Readonly, never widen.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_TOOLS", value_delimiter = ',')]
+    pub tools: Vec<String>,
     /// Secret that keys token fingerprints, so they agree across replicas and restarts.
     /// Random per process when unset.
     #[arg(
@@ -104,6 +111,9 @@ pub struct HttpArgs {
 #[derive(Debug)]
 pub struct Config {
     pub host: GitHubHost,
+    pub read_only: bool,
+    /// `None`: all tools.
+    pub tools: Option<std::collections::BTreeSet<String>>,
     pub tokens: TokenPolicy,
     pub github_timeout: Duration,
     pub log_format: LogFormat,
@@ -143,8 +153,16 @@ impl CommonArgs {
             ),
             None => None,
         };
+        let tools: std::collections::BTreeSet<String> = self
+            .tools
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
         Ok(Config {
             host,
+            read_only: self.read_only,
+            tools: (!tools.is_empty()).then_some(tools),
             tokens: TokenPolicy::new(server_token, key),
             github_timeout: Duration::from_secs(self.github_timeout),
             log_format: self.log_format,

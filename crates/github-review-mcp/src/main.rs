@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Parser;
 use github_review_mcp::config::{Cli, Command};
 use github_review_mcp::github::GitHubClient;
-use github_review_mcp::tools::Shared;
+use github_review_mcp::tools::{ReviewServer, Shared, ToolFilter};
 use github_review_mcp::{telemetry, transport};
 
 fn main() -> ExitCode {
@@ -27,6 +27,18 @@ fn main() -> ExitCode {
         },
         Command::Stdio(_) => None,
     };
+    if let Some(tools) = &config.tools {
+        let known: Vec<String> = ReviewServer::all_tools()
+            .into_iter()
+            .map(|t| t.name.into_owned())
+            .collect();
+        if let Some(unknown) = tools.iter().find(|t| !known.contains(t)) {
+            return fail(&format!(
+                "--tools names an unknown tool {unknown:?}; the tools are: {}",
+                known.join(", ")
+            ));
+        }
+    }
     telemetry::init(config.log_format);
     let github = match GitHubClient::new(config.host.clone(), config.github_timeout) {
         Ok(client) => client,
@@ -41,6 +53,10 @@ fn main() -> ExitCode {
     let shared = Arc::new(Shared {
         github,
         tokens: config.tokens,
+        tools: ToolFilter {
+            read_only: config.read_only,
+            only: config.tools,
+        },
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -81,3 +81,209 @@ impl ReviewComments {
         self.threads.iter().map(|t| t.comments.len()).sum()
     }
 }
+
+/// One open pull request, as `resolve_open_pr_url` lists candidates.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct OpenPullRequest {
+    pub number: u32,
+    pub title: String,
+    pub url: String,
+    pub author: Option<String>,
+    pub head_ref: String,
+    /// Owner of the head repository (differs from the base owner for forks).
+    pub head_owner: Option<String>,
+    pub base_ref: String,
+    pub draft: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The open pull request found for a branch.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ResolvedPullRequest {
+    /// The pull request's URL: what the other tools take as `pr_url`.
+    pub pr_url: String,
+    pub pr: OpenPullRequest,
+    /// How it was chosen: `branch`, `latest` or `first`.
+    pub strategy: String,
+    /// Every open pull request that matched, when more than one did.
+    pub candidates: Vec<OpenPullRequest>,
+    /// Where owner/repo/branch came from: `arguments` or `git` (the server's working directory, stdio only).
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ChangedFile {
+    pub filename: String,
+    /// `added`, `removed`, `modified`, `renamed`, `copied`, `changed` or `unchanged`.
+    pub status: String,
+    pub additions: u64,
+    pub deletions: u64,
+    pub previous_filename: Option<String>,
+    /// The file's diff, when asked for and GitHub has one (binary and huge files have none).
+    pub patch: Option<String>,
+    /// True when `patch` was cut to `max_patch_bytes`.
+    pub patch_truncated: bool,
+}
+
+/// A pull request's metadata and changed files.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PullRequestDetails {
+    pub host: String,
+    pub owner: String,
+    pub repo: String,
+    pub number: u32,
+    pub title: String,
+    pub url: String,
+    /// `open` or `closed`.
+    pub state: String,
+    pub merged: bool,
+    pub draft: bool,
+    pub author: Option<String>,
+    pub body: String,
+    pub base_ref: String,
+    pub head_ref: String,
+    pub head_sha: String,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `REVIEW_REQUIRED`, or null when no review is required.
+    pub review_decision: Option<String>,
+    /// Null while GitHub is still computing it.
+    pub mergeable: Option<bool>,
+    /// GitHub's `mergeable_state`: `clean`, `dirty` (conflicts), `blocked`, `behind`, `unstable`, `unknown`, ...
+    pub mergeable_state: Option<String>,
+    pub requested_reviewers: Vec<String>,
+    pub requested_teams: Vec<String>,
+    pub additions: u64,
+    pub deletions: u64,
+    pub changed_files: u64,
+    pub files: Vec<ChangedFile>,
+    /// True when the file list was cut to `max_files`.
+    pub files_truncated: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ReviewSummary {
+    /// Numeric id: what submitting or deleting a pending review takes.
+    pub id: Option<u64>,
+    /// GraphQL node id (`PRR_...`): what adding a comment to a pending review takes.
+    pub node_id: String,
+    pub author: Option<String>,
+    /// `PENDING`, `COMMENTED`, `APPROVED`, `CHANGES_REQUESTED` or `DISMISSED`.
+    pub state: String,
+    pub body: String,
+    /// Null for a pending review.
+    pub submitted_at: Option<String>,
+    pub url: String,
+    pub comment_count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PullRequestReviews {
+    pub pr_url: String,
+    pub reviews: Vec<ReviewSummary>,
+}
+
+/// The first comment of a thread, as `list_review_threads` shows it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ThreadFirstComment {
+    pub id: Option<u64>,
+    pub author: Option<String>,
+    pub body: String,
+    pub created_at: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ThreadSummary {
+    /// GraphQL node id (`PRRT_...`): what resolve/unresolve take.
+    pub id: String,
+    pub path: String,
+    pub line: Option<u32>,
+    pub start_line: Option<u32>,
+    pub original_line: Option<u32>,
+    pub diff_side: String,
+    pub subject_type: String,
+    pub is_resolved: bool,
+    pub is_outdated: bool,
+    pub resolved_by: Option<String>,
+    pub comment_count: u32,
+    pub first_comment: Option<ThreadFirstComment>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ThreadList {
+    pub pr_url: String,
+    /// Threads on this page that match the filters.
+    pub threads: Vec<ThreadSummary>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    /// All review threads of the pull request, before filters.
+    pub total_threads: u32,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CheckRun {
+    pub name: String,
+    /// `queued`, `in_progress` or `completed` (also `waiting`, `requested`, `pending`).
+    pub status: String,
+    /// When completed: `success`, `failure`, `neutral`, `cancelled`, `skipped`, `timed_out`, `action_required`, `stale`.
+    pub conclusion: Option<String>,
+    pub details_url: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CommitStatus {
+    pub context: String,
+    /// `success`, `failure`, `error` or `pending`.
+    pub state: String,
+    pub description: Option<String>,
+    pub target_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PullRequestChecks {
+    pub pr_url: String,
+    pub head_sha: String,
+    /// `failure` if anything failed, else `pending` if anything runs, else `success`; `none` without checks.
+    pub overall: String,
+    pub passed: u32,
+    pub failed: u32,
+    pub pending: u32,
+    pub check_runs: Vec<CheckRun>,
+    pub statuses: Vec<CommitStatus>,
+}
+
+/// What a write created: every id and URL needed to find it again.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CreatedComment {
+    /// Numeric id of the new comment.
+    pub id: u64,
+    pub node_id: String,
+    pub url: String,
+    /// For a reply: the comment it answers.
+    pub in_reply_to_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ThreadResolution {
+    pub thread_id: String,
+    pub path: String,
+    pub is_resolved: bool,
+    pub resolved_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ReviewOutcome {
+    /// Numeric id of the review.
+    pub id: u64,
+    /// GraphQL node id (`PRR_...`).
+    pub node_id: String,
+    /// `PENDING`, `COMMENTED`, `APPROVED` or `CHANGES_REQUESTED`; `DELETED` after delete.
+    pub state: String,
+    pub url: Option<String>,
+    /// Inline comments created with the review.
+    pub comments: Vec<CreatedComment>,
+}

@@ -161,7 +161,7 @@ fn write_comment<'a>(
 }
 
 /// Writes `text` in a backtick fence it cannot close, hidden characters removed.
-fn fenced(out: &mut String, info: &str, text: &str) {
+pub(crate) fn fenced(out: &mut String, info: &str, text: &str) {
     let text = visible(text);
     let ticks = fence_for(&text);
     for _ in 0..ticks {

@@ -3,5 +3,7 @@
 
 mod markdown;
 pub mod sanitize;
+mod views;
 
 pub use markdown::review_comments_markdown;
+pub use views::{checks_markdown, pull_request_markdown, reviews_markdown, threads_markdown};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use reqwest::redirect;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -190,28 +190,119 @@ impl GitHubClient {
         token: &Token,
         path: &str,
     ) -> Result<RestResponse<T>, GitHubError> {
-        let url = self
-            .host
-            .rest()
-            .join(path)
-            .map_err(|_| GitHubError::Decode(format!("bad path {path}")))?;
-        debug_assert!(self.host.owns(&url));
-        let request = self
+        self.rest(token, Method::GET, path, None)
+            .await
+            .map(|(r, _)| r)
+    }
+
+    /// GET every page of a REST list (`per_page=100`, following `Link: rel="next"`
+    /// within the configured host), up to `max_items`. Returns the items and
+    /// whether the list was cut.
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        token: &Token,
+        path: &str,
+        max_items: usize,
+    ) -> Result<(Vec<T>, bool), GitHubError> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut next = Some(format!("{path}{separator}per_page=100"));
+        let mut items = Vec::new();
+        while let Some(path) = next.take() {
+            let (response, link) = self.rest::<Vec<T>>(token, Method::GET, &path, None).await?;
+            items.extend(response.body);
+            if items.len() >= max_items {
+                let cut = items.len() > max_items || link.is_some();
+                items.truncate(max_items);
+                return Ok((items, cut));
+            }
+            next = link;
+        }
+        Ok((items, false))
+    }
+
+    /// A REST write (POST, PUT, PATCH, DELETE) with a JSON body. Never retried:
+    /// a write that may have happened is reported, not repeated.
+    pub async fn write<T: DeserializeOwned>(
+        &self,
+        token: &Token,
+        method: Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, GitHubError> {
+        self.rest(token, method, path, Some(body))
+            .await
+            .map(|(r, _)| r.body)
+    }
+
+    /// One REST request; returns the decoded body and the `next` page's path.
+    async fn rest<T: DeserializeOwned>(
+        &self,
+        token: &Token,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(RestResponse<T>, Option<String>), GitHubError> {
+        let url = self.rest_url(path)?;
+        let mut request = self
             .http
-            .get(url)
+            .request(method, url)
             .header(http::header::AUTHORIZATION, Self::auth_header(token))
             .header(http::header::ACCEPT, "application/vnd.github+json")
             .header("x-github-api-version", "2022-11-28");
-        let (_, headers, body) = self.send(request).await?;
-        let decoded =
-            serde_json::from_slice(&body).map_err(|e| GitHubError::Decode(e.to_string()))?;
-        Ok(RestResponse {
-            body: decoded,
-            scopes: headers
-                .get("x-oauth-scopes")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            rate_limit: RateLimit::from_headers(&headers),
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let (_, headers, bytes) = self.send(request).await?;
+        // DELETE answers 204 with no body; decode that as JSON null.
+        let decoded = if bytes.is_empty() {
+            serde_json::from_slice(b"null")
+        } else {
+            serde_json::from_slice(&bytes)
+        }
+        .map_err(|e| GitHubError::Decode(e.to_string()))?;
+        let next = headers
+            .get(http::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .and_then(next_link)
+            .and_then(|url| self.relative_path(&url));
+        Ok((
+            RestResponse {
+                body: decoded,
+                scopes: headers
+                    .get("x-oauth-scopes")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                rate_limit: RateLimit::from_headers(&headers),
+            },
+            next,
+        ))
+    }
+
+    fn rest_url(&self, path: &str) -> Result<Url, GitHubError> {
+        let url = self
+            .host
+            .rest()
+            .join(path.trim_start_matches('/'))
+            .map_err(|_| GitHubError::Decode(format!("bad path {path}")))?;
+        if !self.host.owns(&url) {
+            return Err(GitHubError::Decode(format!(
+                "refusing a URL off the configured host: {path}"
+            )));
+        }
+        Ok(url)
+    }
+
+    /// `https://api.github.com/repos/o/r/pulls?page=2` → `repos/o/r/pulls?page=2`, only
+    /// for URLs under this host's REST base.
+    fn relative_path(&self, url: &str) -> Option<String> {
+        let url = Url::parse(url).ok()?;
+        if !self.host.owns(&url) {
+            return None;
+        }
+        let path = url.path().strip_prefix(self.host.rest().path())?;
+        Some(match url.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
         })
     }
 
@@ -267,4 +358,60 @@ fn describe_reset(reset: Option<u64>) -> String {
         .unwrap_or(0);
     let wait = reset.saturating_sub(now);
     format!("in {}m{:02}s (at unix time {reset})", wait / 60, wait % 60)
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_is_found_among_others() {
+        let header = r#"<https://api.github.com/repos/o/r/pulls?page=1>; rel="prev", <https://api.github.com/repos/o/r/pulls?page=3>; rel="next", <https://api.github.com/repos/o/r/pulls?page=9>; rel="last""#;
+        assert_eq!(
+            next_link(header).as_deref(),
+            Some("https://api.github.com/repos/o/r/pulls?page=3")
+        );
+        assert_eq!(next_link(r#"<https://x/y>; rel="last""#), None);
+    }
+
+    #[test]
+    fn link_urls_off_the_host_are_not_followed() {
+        let client = GitHubClient::new(GitHubHost::github_com(), Duration::from_secs(1)).unwrap();
+        assert_eq!(
+            client
+                .relative_path("https://api.github.com/repos/o/r/pulls?page=2")
+                .as_deref(),
+            Some("repos/o/r/pulls?page=2")
+        );
+        assert_eq!(
+            client.relative_path("https://evil.example/repos/o/r/pulls?page=2"),
+            None
+        );
+        let ghes = GitHubClient::new(
+            GitHubHost::parse("ghes.example").unwrap(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert_eq!(
+            ghes.relative_path("https://ghes.example/api/v3/repos/o/r/pulls?page=2")
+                .as_deref(),
+            Some("repos/o/r/pulls?page=2")
+        );
+    }
 }

@@ -6,7 +6,10 @@ mod client;
 mod error;
 mod host;
 mod pr_ref;
+pub mod pulls;
 pub mod review;
+pub mod reviews;
+pub mod threads;
 pub mod user;
 
 pub use client::{GitHubClient, RateLimit, RestResponse};

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::client::GitHubClient;
 use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
+use super::threads::ThreadFilter;
 use crate::auth::Token;
 use crate::model::{PullRequestSummary, ReviewComment, ReviewComments, ReviewThread};
 
@@ -29,6 +30,10 @@ pub struct FetchOptions {
     pub max_comments: u32,
     pub include_resolved: bool,
     pub include_outdated: bool,
+    /// Only threads on this file, or under this directory when it ends with `/`.
+    pub path: Option<String>,
+    /// Only threads whose first comment is by this login.
+    pub author: Option<String>,
 }
 
 impl Default for FetchOptions {
@@ -39,6 +44,8 @@ impl Default for FetchOptions {
             max_comments: 100_000,
             include_resolved: true,
             include_outdated: true,
+            path: None,
+            author: None,
         }
     }
 }
@@ -229,9 +236,19 @@ pub async fn fetch_review_comments(
             });
         }
         for node in pull.review_threads.nodes {
-            if (!options.include_resolved && node.is_resolved)
-                || (!options.include_outdated && node.is_outdated)
-            {
+            let filter = ThreadFilter {
+                is_resolved: (!options.include_resolved).then_some(false),
+                is_outdated: (!options.include_outdated).then_some(false),
+                path: options.path.clone(),
+                author: options.author.clone(),
+            };
+            let opener = node
+                .comments
+                .nodes
+                .first()
+                .and_then(|c| c.author.as_ref())
+                .map(|a| a.login.as_str());
+            if !filter.matches(node.is_resolved, node.is_outdated, &node.path, opener) {
                 filtered_out += 1;
                 continue;
             }

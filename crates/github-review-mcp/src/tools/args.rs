@@ -41,9 +41,15 @@ pub struct FetchArgs {
     /// Include outdated threads (on code that has since changed). Default true.
     #[serde(default)]
     pub include_outdated: Option<bool>,
+    /// Only threads on this file, or under this directory when it ends with `/`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Only threads opened by this login (the author of the thread's first comment).
+    #[serde(default)]
+    pub author: Option<String>,
 }
 
-fn in_range(
+pub(crate) fn in_range(
     name: &str,
     value: Option<u32>,
     min: u32,
@@ -65,8 +71,227 @@ impl FetchArgs {
             max_comments: in_range("max_comments", self.max_comments, 1, 100_000, 100_000)?,
             include_resolved: self.include_resolved.unwrap_or(true),
             include_outdated: self.include_outdated.unwrap_or(true),
+            path: self.path.clone().filter(|p| !p.is_empty()),
+            author: self.author.clone().filter(|a| !a.is_empty()),
         })
     }
+}
+
+/// The longest body GitHub accepts for a comment or review.
+pub const MAX_BODY_CHARS: usize = 65_536;
+
+/// A comment body: not blank, within GitHub's limit.
+pub fn check_body(name: &str, body: &str) -> Result<(), String> {
+    if body.trim().is_empty() {
+        return Err(format!("{name} must not be empty"));
+    }
+    let chars = body.chars().count();
+    if chars > MAX_BODY_CHARS {
+        return Err(format!(
+            "{name} is {chars} characters; GitHub accepts at most {MAX_BODY_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectStrategy {
+    /// The open PR whose head is exactly `owner:branch` (default); falls back to a fork's PR of that branch.
+    #[default]
+    Branch,
+    /// The most recently updated open PR among the matches.
+    Latest,
+    /// The oldest (lowest-numbered) open PR among the matches.
+    First,
+    /// Fail when more than one open PR matches, listing them.
+    Error,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ResolvePrArgs {
+    /// Repository owner. Over stdio, defaults to the origin remote of the git repository the server runs in.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Repository name. Over stdio, defaults from the origin remote.
+    #[serde(default)]
+    pub repo: Option<String>,
+    /// Head branch of the pull request. Over stdio, defaults to the current git branch.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// How to choose among several open PRs: `branch` (default), `latest`, `first`, `error`.
+    #[serde(default)]
+    pub select_strategy: Option<SelectStrategy>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct PrArgs {
+    /// The pull request: `owner/repo#123` or its URL on the configured GitHub host.
+    pub pr_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct GetPullRequestArgs {
+    /// The pull request: `owner/repo#123` or its URL on the configured GitHub host.
+    pub pr_url: String,
+    /// Include each changed file's patch (diff). Default false.
+    #[serde(default)]
+    pub include_patch: Option<bool>,
+    /// Bytes of patch kept per file, 1–1000000. Default 20000; a cut patch is marked `patch_truncated`.
+    #[serde(default)]
+    pub max_patch_bytes: Option<u32>,
+    /// Changed files listed at most, 1–3000 (GitHub's own limit). Default 300.
+    #[serde(default)]
+    pub max_files: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ListThreadsArgs {
+    /// The pull request: `owner/repo#123` or its URL on the configured GitHub host.
+    pub pr_url: String,
+    /// Only resolved (true) or unresolved (false) threads.
+    #[serde(default)]
+    pub is_resolved: Option<bool>,
+    /// Only outdated (true) or current (false) threads.
+    #[serde(default)]
+    pub is_outdated: Option<bool>,
+    /// Only threads on this file, or under this directory when it ends with `/`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Only threads opened by this login.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Threads scanned per page, 1–100. Default 50. Filters apply within the page.
+    #[serde(default)]
+    pub per_page: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ReplyArgs {
+    /// The pull request the comment belongs to: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    /// Numeric id of the review comment to answer (any comment of the thread).
+    pub comment_id: u64,
+    /// The reply, in GitHub Markdown.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ThreadArgs {
+    /// The thread's GraphQL node id (`PRRT_...`), as fetch_pr_review_comments and list_review_threads give it.
+    pub thread_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReviewEvent {
+    Approve,
+    RequestChanges,
+    Comment,
+}
+
+impl ReviewEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewEvent::Approve => "APPROVE",
+            ReviewEvent::RequestChanges => "REQUEST_CHANGES",
+            ReviewEvent::Comment => "COMMENT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Side {
+    /// The new version of the file (added or unchanged lines). Default.
+    Right,
+    /// The old version (deleted lines).
+    Left,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Right => "RIGHT",
+            Side::Left => "LEFT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct InlineCommentArgs {
+    /// File path relative to the repository root, as in the PR's changed files.
+    pub path: String,
+    /// The (last) line of the range, in the file version chosen by `side`.
+    pub line: u32,
+    /// `RIGHT` (default) or `LEFT`.
+    #[serde(default)]
+    pub side: Option<Side>,
+    /// First line of a multi-line range; omit for one line.
+    #[serde(default)]
+    pub start_line: Option<u32>,
+    /// Side of `start_line`; defaults to `side`.
+    #[serde(default)]
+    pub start_side: Option<Side>,
+    /// The comment, in GitHub Markdown (```suggestion blocks work).
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct CreateReviewArgs {
+    /// The pull request: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    /// `APPROVE`, `REQUEST_CHANGES` or `COMMENT`; omit to leave the review pending (visible only to you).
+    #[serde(default)]
+    pub event: Option<ReviewEvent>,
+    /// The review's summary. Required for REQUEST_CHANGES and COMMENT without inline comments.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Inline comments, each on one line or a range.
+    #[serde(default)]
+    pub comments: Vec<InlineCommentArgs>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct SubmitReviewArgs {
+    /// The pull request: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    /// `APPROVE`, `REQUEST_CHANGES` or `COMMENT`.
+    pub event: ReviewEvent,
+    /// Optional summary added on submission.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Numeric id of your pending review; found automatically when omitted.
+    #[serde(default)]
+    pub review_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct DeleteReviewArgs {
+    /// The pull request: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    /// Numeric id of your pending review; found automatically when omitted.
+    #[serde(default)]
+    pub review_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct AddPendingCommentArgs {
+    /// The pull request: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    #[serde(flatten)]
+    pub comment: InlineCommentArgs,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct IssueCommentArgs {
+    /// The pull request: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    /// The comment on the PR's conversation, in GitHub Markdown.
+    pub body: String,
 }
 
 /// `whoami` takes no arguments.

@@ -1,35 +1,44 @@
 //! The MCP tools. Each tool method is thin: resolve the call's context (request id,
-//! token), parse its arguments, call `github`, render with `format`.
+//! token), parse its arguments, call `github`, render with `format`. Read tools live
+//! in `read`, write tools in `write`; `filter` decides which a caller may see.
 
 mod args;
 mod context;
+pub mod filter;
+mod git;
+mod read;
+mod write;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
 use rmcp::service::RequestContext;
-use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde::Serialize;
 use tracing::Instrument;
 
 pub use args::{FetchArgs, OutputFormat, WhoamiArgs};
 pub use context::CallContext;
+pub use filter::ToolFilter;
+pub use read::Whoami;
 
 use crate::auth::TokenPolicy;
-use crate::format::review_comments_markdown;
-use crate::github::review::fetch_review_comments;
-use crate::github::{user, GitHubClient, PullRequestRef};
-use crate::model::ReviewComments;
+use crate::github::{GitHubClient, GitHubError, PullRequestRef};
 
 /// What every session of the server shares: the GitHub client (one connection
-/// pool per host) and the token policy. Nothing per-request lives here.
+/// pool per host), the token policy and the operator's tool filter. Nothing
+/// per-request lives here.
 #[derive(Debug)]
 pub struct Shared {
     pub github: GitHubClient,
     pub tokens: TokenPolicy,
+    pub tools: ToolFilter,
 }
 
 /// The MCP server handler; one per MCP session, cheap to create.
@@ -39,39 +48,67 @@ pub struct ReviewServer {
     tool_router: ToolRouter<Self>,
 }
 
-/// `whoami`'s answer: who the call's token belongs to, never the token.
-#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
-pub struct Whoami {
-    pub login: String,
-    pub host: String,
-    /// Where the server found the token: `meta`, `header`, `bearer` or `server`.
-    pub token_source: crate::auth::TokenSource,
-    pub token_kind: crate::auth::TokenKind,
-    /// Eight hex digits of a keyed hash of the token, as in the server's logs.
-    pub fingerprint: String,
-    /// `X-OAuth-Scopes` as GitHub sent it; null for tokens without scopes
-    /// (fine-grained and GitHub App tokens).
-    pub scopes: Option<String>,
-    pub rate_limit_core: user::Budget,
-    pub rate_limit_graphql: Option<user::Budget>,
-}
-
 fn text_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
+/// A successful result: `value` as structuredContent, `text` as the content.
 fn structured(value: serde_json::Value, text: Vec<String>) -> CallToolResult {
     let mut result = CallToolResult::structured(value);
     result.content = text.into_iter().map(ContentBlock::text).collect();
     result
 }
 
+/// Renders a GitHub answer: the JSON as structuredContent and `render`'s text, or
+/// a tool error that starts with `what` and names the cause.
+fn respond<T: Serialize>(
+    result: Result<T, GitHubError>,
+    what: &str,
+    render: impl FnOnce(&T) -> String,
+) -> CallToolResult {
+    match result {
+        Ok(value) => match serde_json::to_value(&value) {
+            Ok(json) => structured(json, vec![render(&value)]),
+            Err(err) => text_error(format!("internal error: {err}")),
+        },
+        Err(err) => {
+            tracing::info!(error_kind = err.kind(), "GitHub call failed");
+            text_error(format!("{what}: {err}"))
+        }
+    }
+}
+
 impl ReviewServer {
     pub fn new(shared: Arc<Shared>) -> Self {
         Self {
             shared,
-            tool_router: Self::tool_router(),
+            tool_router: Self::read_tools() + Self::write_tools(),
         }
+    }
+
+    /// Every tool this build has, before any filter: for `--tools` validation and
+    /// the schema snapshot.
+    pub fn all_tools() -> Vec<Tool> {
+        let mut tools = (Self::read_tools() + Self::write_tools()).list_all();
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        tools
+    }
+
+    fn github(&self) -> &GitHubClient {
+        &self.shared.github
+    }
+
+    fn parse_pr(&self, pr_url: &str) -> Result<PullRequestRef, CallToolResult> {
+        PullRequestRef::parse(pr_url, self.github().host()).map_err(|e| text_error(e.to_string()))
+    }
+
+    /// The filter for this request: the operator's, narrowed by the HTTP headers.
+    fn filter_for(&self, ctx: &RequestContext<RoleServer>) -> ToolFilter {
+        let headers = ctx
+            .extensions
+            .get::<http::request::Parts>()
+            .map(|p| &p.headers);
+        self.shared.tools.narrowed_by(headers)
     }
 
     /// Runs one tool call inside a span carrying its request id and token facts,
@@ -81,22 +118,21 @@ impl ReviewServer {
         tool: &'static str,
         ctx: &RequestContext<RoleServer>,
         f: F,
-    ) -> CallToolResult
+    ) -> Result<CallToolResult, ErrorData>
     where
         F: FnOnce(CallContext) -> Fut,
         Fut: std::future::Future<Output = CallToolResult>,
     {
-        let call = CallContext::from_request(ctx, &self.shared.tokens);
-        let (request_id, call) = match call {
-            Ok(call) => (call.request_id.clone(), call),
+        let call = match CallContext::from_request(ctx, &self.shared.tokens) {
+            Ok(call) => call,
             Err((request_id, err)) => {
                 tracing::warn!(request_id = %request_id, tool, outcome = "auth_error", error = %err, "tool call refused");
-                return text_error(err.to_string());
+                return Ok(text_error(err.to_string()));
             }
         };
         let span = tracing::info_span!(
             "tool_call",
-            request_id = %request_id,
+            request_id = %call.request_id,
             tool,
             token_source = call.token.source.as_str(),
             token_kind = call.token.token.kind().as_str(),
@@ -115,127 +151,147 @@ impl ReviewServer {
                 duration_ms = started.elapsed().as_secs_f64() * 1e3,
                 "tool call finished"
             );
-            result
+            Ok(result)
         }
         .instrument(span)
         .await
     }
 }
 
-#[tool_router]
-impl ReviewServer {
-    /// Every review comment of a pull request, grouped by review thread.
-    #[tool(
-        name = "fetch_pr_review_comments",
-        description = "Fetch every review comment of a GitHub pull request, grouped by review thread: \
-file path, line range, diff hunk, author, resolved/outdated state and all replies. \
-Use it to read what reviewers asked for before changing code. Returns compact Markdown by default \
-(output=json for JSON; structured JSON is always in structuredContent). Thread ids resolve threads; \
-numeric comment ids are what replies take.",
-        output_schema = schema_for_output::<ReviewComments>(),
-        annotations(title = "Fetch PR review comments", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
-    )]
-    async fn fetch_pr_review_comments(
-        &self,
-        Parameters(args): Parameters<FetchArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
-        Ok(self
-            .run("fetch_pr_review_comments", &ctx, |call| async move {
-                let options = match args.options() {
-                    Ok(options) => options,
-                    Err(message) => return text_error(message),
-                };
-                let pr = match PullRequestRef::parse(&args.pr_url, self.shared.github.host()) {
-                    Ok(pr) => pr,
-                    Err(err) => return text_error(err.to_string()),
-                };
-                match fetch_review_comments(&self.shared.github, &call.token.token, &pr, &options)
-                    .await
-                {
-                    Ok(result) => render_review_comments(&result, args.output.unwrap_or_default()),
-                    Err(err) => {
-                        tracing::info!(error_kind = err.kind(), "GitHub call failed");
-                        text_error(format!("Could not fetch review comments of {pr}: {err}"))
-                    }
-                }
-            })
-            .await)
-    }
-
-    /// Who the call's token belongs to, where the server found it, and its budget.
-    #[tool(
-        name = "whoami",
-        description = "Show which GitHub account this server acts as for you: login, host, where your token \
-came from (meta, header, bearer or server), its kind, a short fingerprint, OAuth scopes and the remaining \
-core and GraphQL rate limits. Never shows the token. Use it to check a token before other tools.",
-        output_schema = schema_for_output::<Whoami>(),
-        annotations(title = "Who am I on GitHub", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
-    )]
-    async fn whoami(
-        &self,
-        Parameters(_args): Parameters<WhoamiArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
-        Ok(self
-            .run("whoami", &ctx, |call| async move {
-                let github = &self.shared.github;
-                let token = &call.token.token;
-                let (who, limits) = tokio::join!(
-                    user::authenticated_user(github, token),
-                    user::rate_limits(github, token)
-                );
-                let ((user, scopes), limits) = match (who, limits) {
-                    (Ok(who), Ok(limits)) => (who, limits),
-                    (Err(err), _) | (_, Err(err)) => {
-                        tracing::info!(error_kind = err.kind(), "GitHub call failed");
-                        return text_error(format!("Could not identify the token: {err}"));
-                    }
-                };
-                let whoami = Whoami {
-                    login: user.login,
-                    host: github.host().display_name(),
-                    token_source: call.token.source,
-                    token_kind: token.kind(),
-                    fingerprint: token.id().short(),
-                    scopes,
-                    rate_limit_core: limits.core,
-                    rate_limit_graphql: limits.graphql,
-                };
-                match serde_json::to_value(&whoami) {
-                    Ok(value) => {
-                        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-                        structured(value, vec![text])
-                    }
-                    Err(err) => text_error(format!("internal error: {err}")),
-                }
-            })
-            .await)
-    }
-}
-
-fn render_review_comments(result: &ReviewComments, output: OutputFormat) -> CallToolResult {
-    let value = match serde_json::to_value(result) {
-        Ok(value) => value,
-        Err(err) => return text_error(format!("internal error: {err}")),
-    };
-    let text = match output {
-        OutputFormat::Markdown => vec![review_comments_markdown(result)],
-        OutputFormat::Json => vec![value.to_string()],
-        OutputFormat::Both => vec![review_comments_markdown(result), value.to_string()],
-    };
-    structured(value, text)
-}
-
-#[tool_handler(router = self.tool_router)]
 impl ServerHandler for ReviewServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("github-review-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(format!(
                 "Pull-request review tools for {}. Pass pull requests as owner/repo#123 or their URL. \
-Start with fetch_pr_review_comments to read a review.",
+To address a review: list_review_threads (is_resolved=false) or fetch_pr_review_comments to read it, \
+reply_to_review_comment to answer, resolve_review_thread when done, create_pr_review to leave your own.",
                 self.shared.github.host().display_name()
             ))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let filter = self.filter_for(&context);
+        let mut tools: Vec<Tool> = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| filter.permits(t))
+            .collect();
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(ListToolsResult {
+            tools,
+            ..Default::default()
+        })
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let filter = self.filter_for(&context);
+        let visible = self
+            .tool_router
+            .get(&request.name)
+            .is_some_and(|t| filter.permits(t));
+        if !visible {
+            return Err(ErrorData::invalid_params(
+                format!("tool {:?} is not available on this server (hidden by read-only mode or the tool list, or unknown)", request.name),
+                None,
+            ));
+        }
+        self.tool_router
+            .call(ToolCallContext::new(self, request, context))
+            .await
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tool_router
+            .get(name)
+            .filter(|t| self.shared.tools.permits(t))
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/tools.json");
+
+    /// Tool schemas are an API: a change must be deliberate. Review the diff, then
+    /// run `UPDATE_SNAPSHOTS=1 cargo nextest run -p github-review-mcp tool_schemas`.
+    #[test]
+    fn tool_schemas_match_the_snapshot() {
+        let current = serde_json::to_string_pretty(&ReviewServer::all_tools()).unwrap() + "\n";
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(SNAPSHOT, &current).unwrap();
+            return;
+        }
+        let saved = std::fs::read_to_string(SNAPSHOT).unwrap_or_default();
+        assert!(
+            saved == current,
+            "tool schemas differ from {SNAPSHOT}; if the change is intended, rerun with UPDATE_SNAPSHOTS=1"
+        );
+    }
+
+    #[test]
+    fn every_tool_has_schemas_descriptions_and_truthful_annotations() {
+        let writes = [
+            "reply_to_review_comment",
+            "resolve_review_thread",
+            "unresolve_review_thread",
+            "create_pr_review",
+            "submit_pending_review",
+            "delete_pending_review",
+            "add_pending_review_comment",
+            "add_issue_comment",
+        ];
+        let tools = ReviewServer::all_tools();
+        assert_eq!(tools.len(), 15);
+        for tool in &tools {
+            let a = tool.annotations.as_ref().expect("annotations");
+            let is_write = writes.contains(&tool.name.as_ref());
+            assert_eq!(a.read_only_hint, Some(!is_write), "{}", tool.name);
+            assert_eq!(a.open_world_hint, Some(true), "{}", tool.name);
+            assert!(
+                a.destructive_hint.is_some() && a.idempotent_hint.is_some(),
+                "{}",
+                tool.name
+            );
+            assert!(tool.output_schema.is_some(), "{}", tool.name);
+            assert!(
+                tool.description.as_ref().is_some_and(|d| d.len() > 40),
+                "{}",
+                tool.name
+            );
+            let props = tool
+                .input_schema
+                .get("properties")
+                .and_then(|p| p.as_object());
+            for (name, prop) in props.into_iter().flatten() {
+                assert!(
+                    prop.get("description").is_some()
+                        || prop.get("$ref").is_some()
+                        || prop.get("anyOf").is_some()
+                        || prop.get("allOf").is_some(),
+                    "{}.{name} has no description",
+                    tool.name
+                );
+            }
+        }
+        let delete = tools
+            .iter()
+            .find(|t| t.name == "delete_pending_review")
+            .unwrap();
+        assert_eq!(
+            delete.annotations.as_ref().unwrap().destructive_hint,
+            Some(true)
+        );
     }
 }

@@ -1,0 +1,452 @@
+//! Write tools. Each names in its result what it created (ids, URLs) and leaves an
+//! audit line in the log. None retries: a write whose outcome is unknown is
+//! reported as such, never repeated.
+
+use rmcp::handler::server::common::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_router, ErrorData, RoleServer};
+
+use super::args::{
+    check_body, AddPendingCommentArgs, CreateReviewArgs, DeleteReviewArgs, InlineCommentArgs,
+    IssueCommentArgs, ReplyArgs, ReviewEvent, Side, SubmitReviewArgs, ThreadArgs,
+};
+use super::{respond, text_error, ReviewServer};
+use crate::github::reviews::{self, InlineComment};
+use crate::github::threads;
+use crate::model::{CreatedComment, ReviewOutcome, ThreadResolution};
+
+fn audit(tool: &str, target: &str, created: &str) {
+    tracing::info!(audit = true, tool, target, created, "write");
+}
+
+/// Validates and converts an inline comment; a one-line "range" becomes one line.
+fn inline(c: &InlineCommentArgs) -> Result<InlineComment, String> {
+    if c.path.trim().is_empty() {
+        return Err("an inline comment needs a path".into());
+    }
+    if c.line == 0 {
+        return Err(format!("line must be 1 or more (comment on {})", c.path));
+    }
+    check_body(
+        &format!("the body of the comment on {}:{}", c.path, c.line),
+        &c.body,
+    )?;
+    let side = c.side.unwrap_or(Side::Right);
+    let start_line = c
+        .start_line
+        .filter(|&s| s != c.line || c.start_side.is_some_and(|ss| ss != side));
+    if let Some(start) = start_line {
+        if start == 0 || (start > c.line && c.start_side.unwrap_or(side) == side) {
+            return Err(format!(
+                "start_line ({start}) must be before line ({}) on {}",
+                c.line, c.path
+            ));
+        }
+    }
+    Ok(InlineComment {
+        path: c.path.clone(),
+        line: c.line,
+        side: Some(side.as_str().to_owned()),
+        start_line,
+        start_side: start_line.map(|_| c.start_side.unwrap_or(side).as_str().to_owned()),
+        body: c.body.clone(),
+    })
+}
+
+fn created_comment_text(what: &str, c: &CreatedComment) -> String {
+    format!("{what}: comment {} ({}) {}", c.id, c.node_id, c.url)
+}
+
+fn review_text(verb: &str, r: &ReviewOutcome) -> String {
+    let mut text = format!("{verb} review {} ({}), state {}", r.id, r.node_id, r.state);
+    if let Some(url) = &r.url {
+        text.push_str(&format!(", {url}"));
+    }
+    for c in &r.comments {
+        text.push_str(&format!("\n- comment {} {}", c.id, c.url));
+    }
+    text
+}
+
+#[tool_router(router = write_tools, vis = "pub(super)")]
+impl ReviewServer {
+    #[tool(
+        name = "reply_to_review_comment",
+        description = "Reply in the thread of a review comment (comment_id: the numeric id from fetch_pr_review_comments). \
+Returns the new comment's id and URL. Not retried: if the result is an error about the network, check the thread \
+before replying again.",
+        output_schema = schema_for_output::<CreatedComment>(),
+        annotations(title = "Reply to a review comment", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn reply_to_review_comment(
+        &self,
+        Parameters(args): Parameters<ReplyArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("reply_to_review_comment", &ctx, |call| async move {
+            if let Err(e) = check_body("body", &args.body) {
+                return text_error(e);
+            }
+            let pr = match self.parse_pr(&args.pr_url) {
+                Ok(pr) => pr,
+                Err(e) => return e,
+            };
+            let result = reviews::reply(
+                self.github(),
+                &call.token.token,
+                &pr,
+                args.comment_id,
+                &args.body,
+            )
+            .await;
+            if let Ok(c) = &result {
+                audit(
+                    "reply_to_review_comment",
+                    &format!("{pr} comment {}", args.comment_id),
+                    &c.id.to_string(),
+                );
+            }
+            respond(
+                result,
+                &format!("Could not reply to comment {} on {pr}", args.comment_id),
+                |c| created_comment_text("Replied", c),
+            )
+        })
+        .await
+    }
+
+    #[tool(
+        name = "resolve_review_thread",
+        description = "Mark a review thread resolved (thread_id: the PRRT_ id). Resolving a resolved thread is fine.",
+        output_schema = schema_for_output::<ThreadResolution>(),
+        annotations(title = "Resolve a review thread", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
+    )]
+    async fn resolve_review_thread(
+        &self,
+        Parameters(args): Parameters<ThreadArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.set_resolved("resolve_review_thread", args, ctx, true)
+            .await
+    }
+
+    #[tool(
+        name = "unresolve_review_thread",
+        description = "Reopen a resolved review thread (thread_id: the PRRT_ id). Unresolving an open thread is fine.",
+        output_schema = schema_for_output::<ThreadResolution>(),
+        annotations(title = "Unresolve a review thread", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
+    )]
+    async fn unresolve_review_thread(
+        &self,
+        Parameters(args): Parameters<ThreadArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.set_resolved("unresolve_review_thread", args, ctx, false)
+            .await
+    }
+
+    #[tool(
+        name = "create_pr_review",
+        description = "Leave a review: event APPROVE, REQUEST_CHANGES or COMMENT (omit it to create a pending review \
+only you see, then add_pending_review_comment and submit_pending_review), a body, and inline comments each on \
+a line or a range (path, line, side, start_line, start_side, body). Returns the review's and each comment's id and URL.",
+        output_schema = schema_for_output::<ReviewOutcome>(),
+        annotations(title = "Create a PR review", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn create_pr_review(
+        &self,
+        Parameters(args): Parameters<CreateReviewArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("create_pr_review", &ctx, |call| async move {
+            let comments: Vec<InlineComment> = match args.comments.iter().map(inline).collect() {
+                Ok(c) => c,
+                Err(e) => return text_error(e),
+            };
+            if let Some(body) = &args.body {
+                if let Err(e) =
+                    check_body("body", body)
+                        .or_else(|e| if body.is_empty() { Ok(()) } else { Err(e) })
+                {
+                    return text_error(e);
+                }
+            }
+            let has_body = args.body.as_deref().is_some_and(|b| !b.trim().is_empty());
+            match args.event {
+                Some(ReviewEvent::RequestChanges) if !has_body => {
+                    return text_error("REQUEST_CHANGES needs a body saying what to change")
+                }
+                Some(ReviewEvent::Comment) if !has_body && comments.is_empty() => {
+                    return text_error("a COMMENT review needs a body or inline comments")
+                }
+                _ => {}
+            }
+            let pr = match self.parse_pr(&args.pr_url) {
+                Ok(pr) => pr,
+                Err(e) => return e,
+            };
+            let event = args.event.map(ReviewEvent::as_str);
+            let result = reviews::create(
+                self.github(),
+                &call.token.token,
+                &pr,
+                event,
+                args.body.as_deref().filter(|b| !b.is_empty()),
+                &comments,
+            )
+            .await;
+            if let Ok(r) = &result {
+                audit("create_pr_review", &pr.to_string(), &r.id.to_string());
+            }
+            respond(
+                result,
+                &format!("Could not create the review on {pr}"),
+                |r| review_text("Created", r),
+            )
+        })
+        .await
+    }
+
+    #[tool(
+        name = "submit_pending_review",
+        description = "Submit your pending review with event APPROVE, REQUEST_CHANGES or COMMENT and an optional body. \
+review_id is found automatically when omitted.",
+        output_schema = schema_for_output::<ReviewOutcome>(),
+        annotations(title = "Submit your pending review", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn submit_pending_review(
+        &self,
+        Parameters(args): Parameters<SubmitReviewArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("submit_pending_review", &ctx, |call| async move {
+            let pr = match self.parse_pr(&args.pr_url) {
+                Ok(pr) => pr,
+                Err(e) => return e,
+            };
+            let token = &call.token.token;
+            let review_id = match args.review_id {
+                Some(id) => id,
+                None => match reviews::pending(self.github(), token, &pr).await {
+                    Ok((id, _)) => id,
+                    Err(e) => {
+                        return text_error(format!("Could not find your pending review: {e}"))
+                    }
+                },
+            };
+            let body = args.body.as_deref().filter(|b| !b.trim().is_empty());
+            let result = reviews::submit(
+                self.github(),
+                token,
+                &pr,
+                review_id,
+                args.event.as_str(),
+                body,
+            )
+            .await;
+            if let Ok(r) = &result {
+                audit("submit_pending_review", &pr.to_string(), &r.id.to_string());
+            }
+            respond(
+                result,
+                &format!("Could not submit review {review_id} on {pr}"),
+                |r| review_text("Submitted", r),
+            )
+        })
+        .await
+    }
+
+    #[tool(
+        name = "delete_pending_review",
+        description = "Delete your pending (unsubmitted) review and its comments. review_id is found automatically \
+when omitted. Submitted reviews cannot be deleted.",
+        output_schema = schema_for_output::<ReviewOutcome>(),
+        annotations(title = "Delete your pending review", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = true)
+    )]
+    async fn delete_pending_review(
+        &self,
+        Parameters(args): Parameters<DeleteReviewArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("delete_pending_review", &ctx, |call| async move {
+            let pr = match self.parse_pr(&args.pr_url) {
+                Ok(pr) => pr,
+                Err(e) => return e,
+            };
+            let token = &call.token.token;
+            let review_id = match args.review_id {
+                Some(id) => id,
+                None => match reviews::pending(self.github(), token, &pr).await {
+                    Ok((id, _)) => id,
+                    Err(e) => {
+                        return text_error(format!("Could not find your pending review: {e}"))
+                    }
+                },
+            };
+            let result = reviews::delete(self.github(), token, &pr, review_id).await;
+            if result.is_ok() {
+                audit(
+                    "delete_pending_review",
+                    &pr.to_string(),
+                    &review_id.to_string(),
+                );
+            }
+            respond(
+                result,
+                &format!("Could not delete review {review_id} on {pr}"),
+                |r| review_text("Deleted", r),
+            )
+        })
+        .await
+    }
+
+    #[tool(
+        name = "add_pending_review_comment",
+        description = "Add an inline comment (one line, or start_line..line) to your pending review; create one first \
+with create_pr_review without event. Nobody else sees it until you submit_pending_review.",
+        output_schema = schema_for_output::<CreatedComment>(),
+        annotations(title = "Add to your pending review", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn add_pending_review_comment(
+        &self,
+        Parameters(args): Parameters<AddPendingCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("add_pending_review_comment", &ctx, |call| async move {
+            let comment = match inline(&args.comment) {
+                Ok(c) => c,
+                Err(e) => return text_error(e),
+            };
+            let pr = match self.parse_pr(&args.pr_url) {
+                Ok(pr) => pr,
+                Err(e) => return e,
+            };
+            let token = &call.token.token;
+            let node_id = match reviews::pending(self.github(), token, &pr).await {
+                Ok((_, node_id)) => node_id,
+                Err(e) => return text_error(format!("Could not find your pending review: {e}")),
+            };
+            let result =
+                reviews::add_pending_comment(self.github(), token, &node_id, &comment).await;
+            if let Ok(c) = &result {
+                audit(
+                    "add_pending_review_comment",
+                    &pr.to_string(),
+                    &c.id.to_string(),
+                );
+            }
+            respond(
+                result,
+                &format!("Could not add the comment to your pending review on {pr}"),
+                |c| created_comment_text("Added to your pending review", c),
+            )
+        })
+        .await
+    }
+
+    #[tool(
+        name = "add_issue_comment",
+        description = "Comment on a pull request's conversation (not on a line of code). Returns the comment's id and URL.",
+        output_schema = schema_for_output::<CreatedComment>(),
+        annotations(title = "Comment on a PR", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn add_issue_comment(
+        &self,
+        Parameters(args): Parameters<IssueCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("add_issue_comment", &ctx, |call| async move {
+            if let Err(e) = check_body("body", &args.body) {
+                return text_error(e);
+            }
+            let pr = match self.parse_pr(&args.pr_url) {
+                Ok(pr) => pr,
+                Err(e) => return e,
+            };
+            let result =
+                reviews::issue_comment(self.github(), &call.token.token, &pr, &args.body).await;
+            if let Ok(c) = &result {
+                audit("add_issue_comment", &pr.to_string(), &c.id.to_string());
+            }
+            respond(result, &format!("Could not comment on {pr}"), |c| {
+                created_comment_text("Commented", c)
+            })
+        })
+        .await
+    }
+}
+
+impl ReviewServer {
+    async fn set_resolved(
+        &self,
+        tool: &'static str,
+        args: ThreadArgs,
+        ctx: RequestContext<RoleServer>,
+        resolve: bool,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(tool, &ctx, |call| async move {
+            let id = args.thread_id.trim();
+            if id.is_empty()
+                || id.len() > 200
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b))
+            {
+                return text_error("thread_id must be a review thread's node id (PRRT_...)");
+            }
+            let result = threads::set_resolved(self.github(), &call.token.token, id, resolve).await;
+            if result.is_ok() {
+                audit(tool, id, id);
+            }
+            let verb = if resolve { "resolve" } else { "unresolve" };
+            respond(result, &format!("Could not {verb} thread {id}"), |t| {
+                format!(
+                    "Thread {} on {} is {}",
+                    t.thread_id,
+                    t.path,
+                    if t.is_resolved {
+                        "resolved"
+                    } else {
+                        "unresolved"
+                    }
+                )
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(line: u32, start: Option<u32>) -> InlineCommentArgs {
+        InlineCommentArgs {
+            path: "src/a.rs".into(),
+            line,
+            side: None,
+            start_line: start,
+            start_side: None,
+            body: "x".into(),
+        }
+    }
+
+    #[test]
+    fn ranges_are_validated_and_one_line_ranges_collapse() {
+        let r = inline(&c(12, Some(10))).unwrap();
+        assert_eq!(
+            (r.start_line, r.start_side.as_deref(), r.side.as_deref()),
+            (Some(10), Some("RIGHT"), Some("RIGHT"))
+        );
+        assert_eq!(inline(&c(12, Some(12))).unwrap().start_line, None);
+        assert!(inline(&c(10, Some(12)))
+            .unwrap_err()
+            .contains("must be before"));
+        assert!(inline(&c(0, None)).is_err());
+        let mut blank = c(3, None);
+        blank.body = "  ".into();
+        assert!(inline(&blank).unwrap_err().contains("must not be empty"));
+    }
+}
