@@ -62,6 +62,23 @@ pub struct CommonArgs {
     /// further per request with X-MCP-Tools / X-MCP-Readonly, never widen.
     #[arg(long, env = "GITHUB_REVIEW_MCP_TOOLS", value_delimiter = ',')]
     pub tools: Vec<String>,
+    /// Give each tenant at most this many GitHub requests per hour on the server's
+    /// token (tenant: --tenant-header, else the MCP session). Past it, a tenant is told
+    /// to bring its own token. Users with their own token are never limited by it.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_SERVER_TOKEN_SHARE", value_parser = clap::value_parser!(u64).range(1..))]
+    pub server_token_share: Option<u64>,
+    /// HTTP header that names the tenant for --server-token-share (e.g. X-Tenant-Id).
+    #[arg(long, env = "GITHUB_REVIEW_MCP_TENANT_HEADER")]
+    pub tenant_header: Option<String>,
+    /// Longest total wait, in seconds, on GitHub's secondary rate limit before a read fails.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_MAX_RETRY_WAIT", default_value_t = 10)]
+    pub max_retry_wait: u64,
+    /// Concurrent GitHub reads per token (writes of a token always go one at a time).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub reads_per_token: u64,
+    /// MiB of REST answers kept for conditional requests (a 304 costs no rate limit).
+    #[arg(long, env = "GITHUB_REVIEW_MCP_CACHE_MB", default_value_t = 64)]
+    pub cache_mb: usize,
     /// Secret that keys token fingerprints, so they agree across replicas and restarts.
     /// Random per process when unset.
     #[arg(
@@ -102,6 +119,10 @@ pub struct HttpArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+    /// Serve without server-side MCP sessions: any replica can answer any request
+    /// (caches and rate-limit budgets stay per replica).
+    #[arg(long, env = "GITHUB_REVIEW_MCP_STATELESS")]
+    pub stateless: bool,
     /// Seconds to let in-flight calls finish after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 10)]
     pub shutdown_timeout: u64,
@@ -111,6 +132,11 @@ pub struct HttpArgs {
 #[derive(Debug)]
 pub struct Config {
     pub host: GitHubHost,
+    pub server_token_share: Option<u64>,
+    pub tenant_header: Option<String>,
+    pub max_retry_wait: Duration,
+    pub reads_per_token: usize,
+    pub cache_bytes: usize,
     pub read_only: bool,
     /// `None`: all tools.
     pub tools: Option<std::collections::BTreeSet<String>>,
@@ -122,6 +148,7 @@ pub struct Config {
 #[derive(Debug)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    pub stateless: bool,
     pub allowed_hosts: Vec<String>,
     pub public_url: Option<url::Url>,
     pub max_body_bytes: usize,
@@ -159,8 +186,18 @@ impl CommonArgs {
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .collect();
+        if let Some(name) = &self.tenant_header {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!("--tenant-header {name:?} is not a valid header name"));
+            }
+        }
         Ok(Config {
             host,
+            server_token_share: self.server_token_share,
+            tenant_header: self.tenant_header.as_ref().map(|h| h.to_ascii_lowercase()),
+            max_retry_wait: Duration::from_secs(self.max_retry_wait),
+            reads_per_token: self.reads_per_token as usize,
+            cache_bytes: self.cache_mb << 20,
             read_only: self.read_only,
             tools: (!tools.is_empty()).then_some(tools),
             tokens: TokenPolicy::new(server_token, key),
@@ -203,6 +240,7 @@ or --allow-shared-server-token to accept this",
         }
         Ok(HttpConfig {
             listen: self.listen,
+            stateless: self.stateless,
             allowed_hosts,
             public_url: self.public_url.clone(),
             max_body_bytes: self.max_body_bytes,

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod format;
+pub mod metrics;
 pub mod github;
 pub mod model;
 pub mod telemetry;

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 use github_review_mcp::config::{Cli, Command};
-use github_review_mcp::github::GitHubClient;
+use github_review_mcp::github::limits::Shares;
+use github_review_mcp::github::{ClientOptions, GitHubClient};
+use github_review_mcp::metrics::Metrics;
 use github_review_mcp::tools::{ReviewServer, Shared, ToolFilter};
 use github_review_mcp::{telemetry, transport};
 
@@ -40,7 +42,15 @@ fn main() -> ExitCode {
         }
     }
     telemetry::init(config.log_format);
-    let github = match GitHubClient::new(config.host.clone(), config.github_timeout) {
+    let metrics = Arc::new(Metrics::new());
+    let client_options = ClientOptions {
+        timeout: config.github_timeout,
+        max_retry_wait: config.max_retry_wait,
+        reads_per_token: config.reads_per_token,
+        cache_bytes: config.cache_bytes,
+        server_token: config.tokens.server_token_id(),
+    };
+    let github = match GitHubClient::with_options(config.host.clone(), client_options, metrics.clone()) {
         Ok(client) => client,
         Err(err) => return fail(&format!("cannot build the HTTP client: {err}")),
     };
@@ -57,6 +67,9 @@ fn main() -> ExitCode {
             read_only: config.read_only,
             only: config.tools,
         },
+        metrics,
+        shares: config.server_token_share.map(Shares::new),
+        tenant_header: config.tenant_header,
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

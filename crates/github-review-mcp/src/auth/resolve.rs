@@ -88,6 +88,11 @@ impl TokenPolicy {
         &self.key
     }
 
+    /// The fingerprint of the server's token, when there is one.
+    pub fn server_token_id(&self) -> Option<super::TokenId> {
+        self.server_token.as_ref().map(Token::id)
+    }
+
     pub fn has_fallback(&self) -> bool {
         self.server_token.is_some()
     }

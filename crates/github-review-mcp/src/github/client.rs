@@ -2,7 +2,8 @@
 //! across calls and tenants (connections carry no credentials; each request carries
 //! its own token). Redirects are followed only within the configured host.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use reqwest::redirect;
@@ -10,9 +11,76 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
 
+use super::cache::{CacheKey, CachedResponse, EtagCache};
 use super::error::{github_message, GitHubError};
 use super::host::GitHubHost;
-use crate::auth::Token;
+use super::limits::{describe_reset, Budgets, Gates, TenantQuota};
+use crate::auth::{Token, TokenId};
+use crate::metrics::{Metrics, ResourceLabels};
+
+const REST_ACCEPT: &str = "application/vnd.github+json";
+
+/// What a call brings to GitHub: its token, and, when it spends the shared server
+/// token, its tenant's share to charge.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub token: Token,
+    pub quota: Option<Arc<TenantQuota>>,
+}
+
+impl Credential {
+    pub fn new(token: Token) -> Self {
+        Self { token, quota: None }
+    }
+}
+
+/// Tunables of the client's politeness towards GitHub.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub timeout: Duration,
+    /// Longest total wait on secondary rate limits before a read gives up.
+    pub max_retry_wait: Duration,
+    /// Concurrent reads per token (GitHub allows 100; writes always go one at a time).
+    pub reads_per_token: usize,
+    /// Bytes of REST bodies kept for conditional requests.
+    pub cache_bytes: usize,
+    /// The server's own token, whose remaining budget is exported as a metric.
+    pub server_token: Option<TokenId>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            max_retry_wait: Duration::from_secs(10),
+            reads_per_token: 8,
+            cache_bytes: 64 << 20,
+            server_token: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Rest,
+    GraphQl,
+}
+
+impl Api {
+    fn name(self) -> &'static str {
+        match self {
+            Api::Rest => "rest",
+            Api::GraphQl => "graphql",
+        }
+    }
+
+    fn resource(self) -> &'static str {
+        match self {
+            Api::Rest => "core",
+            Api::GraphQl => "graphql",
+        }
+    }
+}
 
 const USER_AGENT: &str = concat!("github-review-mcp/", env!("CARGO_PKG_VERSION"));
 
@@ -57,7 +125,11 @@ pub struct RestResponse<T> {
 pub struct GitHubClient {
     http: reqwest::Client,
     host: GitHubHost,
-    timeout: Duration,
+    options: ClientOptions,
+    budgets: Arc<Budgets>,
+    gates: Arc<Gates>,
+    cache: Arc<EtagCache>,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +149,22 @@ struct GraphQlError {
 
 impl GitHubClient {
     pub fn new(host: GitHubHost, timeout: Duration) -> Result<Self, reqwest::Error> {
+        Self::with_options(
+            host,
+            ClientOptions {
+                timeout,
+                ..Default::default()
+            },
+            Arc::new(Metrics::new()),
+        )
+    }
+
+    pub fn with_options(
+        host: GitHubHost,
+        options: ClientOptions,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, reqwest::Error> {
+        let timeout = options.timeout;
         let allowed = host.clone();
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 || !allowed.owns(attempt.url()) {
@@ -95,7 +183,11 @@ impl GitHubClient {
         Ok(Self {
             http,
             host,
-            timeout,
+            budgets: Arc::new(Budgets::default()),
+            gates: Arc::new(Gates::new(options.reads_per_token)),
+            cache: Arc::new(EtagCache::new(options.cache_bytes)),
+            options,
+            metrics,
         })
     }
 
@@ -110,26 +202,115 @@ impl GitHubClient {
         value
     }
 
-    async fn send(
+    /// The budget GitHub last reported for this token and resource, if any.
+    pub fn known_budget(&self, token: &Token, resource: &str) -> Option<RateLimit> {
+        self.budgets.get(token.id(), resource)
+    }
+
+    /// Sends one logical request: fail fast on a known-exhausted budget or a used-up
+    /// share, wait for the token's concurrency permit, revalidate a cached body,
+    /// record the budget GitHub reports, and (reads only) wait out a short secondary
+    /// rate limit. Returns headers and body of a successful answer.
+    async fn execute(
         &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(StatusCode, HeaderMap, bytes::Bytes), GitHubError> {
-        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(&e))?;
-        if status.is_success() {
-            return Ok((status, headers, body));
+        credential: &Credential,
+        api: Api,
+        write: bool,
+        cache_key: Option<CacheKey>,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<(HeaderMap, bytes::Bytes), GitHubError> {
+        let id = credential.token.id();
+        self.budgets.check(id, api.resource())?;
+        if let Some(quota) = &credential.quota {
+            quota.check()?;
         }
-        Err(self.status_error(status, &headers, &body))
+        let _permit = self.gates.acquire(id, write).await;
+        let cached = cache_key.as_ref().and_then(|k| self.cache.get(k));
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let mut request = build();
+            if let Some(cached) = &cached {
+                request = request.header(http::header::IF_NONE_MATCH, &cached.etag);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(e) => {
+                    self.metrics.upstream(api.name(), None);
+                    return Err(self.transport_error(&e));
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            self.metrics.upstream(api.name(), Some(status.as_u16()));
+            if let Some(limit) = RateLimit::from_headers(&headers) {
+                if self.options.server_token == Some(id) {
+                    self.metrics
+                        .server_token_remaining
+                        .get_or_create(&ResourceLabels {
+                            resource: limit.resource.clone(),
+                        })
+                        .set(limit.remaining as i64);
+                }
+                self.budgets.record(id, &limit);
+            }
+            if status == StatusCode::NOT_MODIFIED {
+                if let Some(cached) = cached {
+                    self.metrics.cache_event("revalidated");
+                    return Ok((cached.headers, cached.body));
+                }
+            }
+            let body = response.bytes().await.map_err(|e| self.transport_error(&e))?;
+            if let Some(quota) = &credential.quota {
+                quota.charge();
+            }
+            if status.is_success() {
+                let etag = headers.get(http::header::ETAG).and_then(|v| v.to_str().ok());
+                match (cache_key, etag) {
+                    (Some(key), Some(etag)) => {
+                        self.metrics.cache_event("stored");
+                        let mut kept = HeaderMap::new();
+                        for name in [http::header::LINK.as_str(), "x-oauth-scopes"] {
+                            if let Some(v) = headers.get(name) {
+                                kept.insert(http::HeaderName::from_static(name), v.clone());
+                            }
+                        }
+                        let entry = CachedResponse {
+                            etag: etag.to_owned(),
+                            body: body.clone(),
+                            headers: kept,
+                        };
+                        self.cache.put(key, entry);
+                    }
+                    (Some(_), None) => self.metrics.cache_event("miss"),
+                    _ => {}
+                }
+                return Ok((headers, body));
+            }
+            let error = self.status_error(status, &headers, &body);
+            if let GitHubError::SecondaryRateLimit { retry_after } = &error {
+                // Writes are never repeated; reads wait when the wait is short.
+                let backoff = Duration::from_millis(1000 << attempt.min(4));
+                let jitter = Duration::from_millis(rand::random::<u64>() % 250);
+                let wait = retry_after.unwrap_or(backoff) + jitter;
+                if !write && attempt < 3 && started.elapsed() + wait <= self.options.max_retry_wait {
+                    tracing::info!(
+                        wait_ms = wait.as_millis() as u64,
+                        attempt,
+                        "secondary rate limit: waiting before retrying a read"
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            return Err(error);
+        }
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> GitHubError {
         if e.is_timeout() {
-            return GitHubError::Timeout(self.timeout);
+            return GitHubError::Timeout(self.options.timeout);
         }
         let reason = if e.is_connect() {
             "connection failed"
@@ -166,9 +347,10 @@ impl GitHubClient {
                 if header("x-ratelimit-remaining") == Some("0") {
                     GitHubError::RateLimited {
                         resource: header("x-ratelimit-resource").unwrap_or("core").to_owned(),
-                        reset: describe_reset(
-                            header("x-ratelimit-reset").and_then(|v| v.parse().ok()),
-                        ),
+                        reset: header("x-ratelimit-reset")
+                            .and_then(|v| v.parse().ok())
+                            .map(describe_reset)
+                            .unwrap_or_else(|| "at an unknown time".to_owned()),
                     }
                 } else if retry_after.is_some()
                     || status == StatusCode::TOO_MANY_REQUESTS
@@ -187,7 +369,7 @@ impl GitHubClient {
     /// GET a REST path (relative to the API base, e.g. `user`) and decode it.
     pub async fn get<T: DeserializeOwned>(
         &self,
-        token: &Token,
+        token: &Credential,
         path: &str,
     ) -> Result<RestResponse<T>, GitHubError> {
         self.rest(token, Method::GET, path, None)
@@ -200,7 +382,7 @@ impl GitHubClient {
     /// whether the list was cut.
     pub async fn get_all<T: DeserializeOwned>(
         &self,
-        token: &Token,
+        token: &Credential,
         path: &str,
         max_items: usize,
     ) -> Result<(Vec<T>, bool), GitHubError> {
@@ -224,7 +406,7 @@ impl GitHubClient {
     /// a write that may have happened is reported, not repeated.
     pub async fn write<T: DeserializeOwned>(
         &self,
-        token: &Token,
+        token: &Credential,
         method: Method,
         path: &str,
         body: &serde_json::Value,
@@ -237,22 +419,31 @@ impl GitHubClient {
     /// One REST request; returns the decoded body and the `next` page's path.
     async fn rest<T: DeserializeOwned>(
         &self,
-        token: &Token,
+        credential: &Credential,
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(RestResponse<T>, Option<String>), GitHubError> {
         let url = self.rest_url(path)?;
-        let mut request = self
-            .http
-            .request(method, url)
-            .header(http::header::AUTHORIZATION, Self::auth_header(token))
-            .header(http::header::ACCEPT, "application/vnd.github+json")
-            .header("x-github-api-version", "2022-11-28");
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let (_, headers, bytes) = self.send(request).await?;
+        let write = method != Method::GET;
+        let cache_key = (!write).then(|| CacheKey {
+            token: credential.token.id(),
+            url: url.to_string(),
+            accept: REST_ACCEPT,
+        });
+        let build = || {
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(http::header::AUTHORIZATION, Self::auth_header(&credential.token))
+                .header(http::header::ACCEPT, REST_ACCEPT)
+                .header("x-github-api-version", "2022-11-28");
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            request
+        };
+        let (headers, bytes) = self.execute(credential, Api::Rest, write, cache_key, build).await?;
         // DELETE answers 204 with no body; decode that as JSON null.
         let decoded = if bytes.is_empty() {
             serde_json::from_slice(b"null")
@@ -310,7 +501,7 @@ impl GitHubClient {
     /// A `NOT_FOUND`/`FORBIDDEN` error becomes the matching [`GitHubError`].
     pub async fn graphql<T: DeserializeOwned>(
         &self,
-        token: &Token,
+        token: &Credential,
         query: &str,
         variables: serde_json::Value,
     ) -> Result<T, GitHubError> {
@@ -319,12 +510,18 @@ impl GitHubClient {
             query: &'a str,
             variables: serde_json::Value,
         }
-        let request = self
-            .http
-            .post(self.host.graphql().clone())
-            .header(http::header::AUTHORIZATION, Self::auth_header(token))
-            .json(&Request { query, variables });
-        let (_, _, body) = self.send(request).await?;
+        let payload = serde_json::to_vec(&Request { query, variables })
+            .map_err(|e| GitHubError::Decode(e.to_string()))?;
+        let write = query.trim_start().starts_with("mutation")
+            || query.lines().any(|l| l.trim_start().starts_with("mutation"));
+        let build = || {
+            self.http
+                .post(self.host.graphql().clone())
+                .header(http::header::AUTHORIZATION, Self::auth_header(&token.token))
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(payload.clone())
+        };
+        let (_, body) = self.execute(token, Api::GraphQl, write, None, build).await?;
         let response: GraphQlResponse<T> =
             serde_json::from_slice(&body).map_err(|e| GitHubError::Decode(e.to_string()))?;
         if let Some(error) = response.errors.first() {
@@ -348,17 +545,6 @@ impl GitHubClient {
     }
 }
 
-fn describe_reset(reset: Option<u64>) -> String {
-    let Some(reset) = reset else {
-        return "at an unknown time".to_owned();
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let wait = reset.saturating_sub(now);
-    format!("in {}m{:02}s (at unix time {reset})", wait / 60, wait % 60)
-}
 
 /// The `rel="next"` URL of a `Link` header.
 fn next_link(header: &str) -> Option<String> {

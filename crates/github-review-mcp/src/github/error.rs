@@ -15,6 +15,8 @@ pub enum GitHubError {
         "GitHub rate limit exhausted for the {resource} budget of this token; it resets {reset}"
     )]
     RateLimited { resource: String, reset: String },
+    #[error("this server's shared GitHub token allows each user {limit} requests an hour and you have used them (the share renews in {}m); bring your own token: X-GitHub-Token header, Authorization: Bearer, or _meta.token", resets_in_secs / 60)]
+    ShareExhausted { limit: u64, resets_in_secs: u64 },
     #[error("GitHub secondary rate limit hit{}: slow down and retry later", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
     SecondaryRateLimit { retry_after: Option<Duration> },
     #[error("GitHub server error ({status}); try again later")]
@@ -42,6 +44,7 @@ impl GitHubError {
             GitHubError::Forbidden(_) => "forbidden",
             GitHubError::RateLimited { .. } => "rate_limited",
             GitHubError::SecondaryRateLimit { .. } => "secondary_rate_limit",
+            GitHubError::ShareExhausted { .. } => "share_exhausted",
             GitHubError::Server { .. } => "server_error",
             GitHubError::Unexpected { .. } => "unexpected_status",
             GitHubError::Timeout(_) => "timeout",

@@ -2,9 +2,11 @@
 //! client, and the queries each tool needs. Receives a [`crate::auth::Token`] per
 //! call and never learns where it came from.
 
+mod cache;
 mod client;
 mod error;
 mod host;
+pub mod limits;
 mod pr_ref;
 pub mod pulls;
 pub mod review;
@@ -12,7 +14,7 @@ pub mod reviews;
 pub mod threads;
 pub mod user;
 
-pub use client::{GitHubClient, RateLimit, RestResponse};
+pub use client::{ClientOptions, Credential, GitHubClient, RateLimit, RestResponse};
 pub use error::GitHubError;
 pub use host::{GitHubHost, HostError, HostKind};
 pub use pr_ref::{PrRefError, PullRequestRef};

@@ -4,10 +4,9 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client::GitHubClient;
+use super::client::{Credential, GitHubClient};
 use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
-use crate::auth::Token;
 use crate::model::{
     ChangedFile, CheckRun, CommitStatus, OpenPullRequest, PullRequestChecks, PullRequestDetails,
 };
@@ -138,7 +137,7 @@ pub struct DetailOptions {
 
 pub async fn details(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     options: &DetailOptions,
 ) -> Result<PullRequestDetails, GitHubError> {
@@ -241,7 +240,7 @@ pub async fn details(
 /// Open pull requests of `owner/repo`, those whose head is `head_owner:branch` when given.
 pub async fn open_pulls(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     owner: &str,
     repo: &str,
     head: Option<(&str, &str)>,
@@ -300,7 +299,7 @@ struct RawStatus {
 
 pub async fn checks(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
 ) -> Result<PullRequestChecks, GitHubError> {
     let pull = client

@@ -6,11 +6,10 @@ use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client::GitHubClient;
+use super::client::{Credential, GitHubClient};
 use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
 use super::threads::ThreadFilter;
-use crate::auth::Token;
 use crate::model::{PullRequestSummary, ReviewComment, ReviewComments, ReviewThread};
 
 pub const REVIEW_THREADS_QUERY: &str = include_str!("graphql/review_threads.graphql");
@@ -175,7 +174,7 @@ impl From<CommentNode> for ReviewComment {
 /// options allow.
 pub async fn fetch_review_comments(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     options: &FetchOptions,
 ) -> Result<ReviewComments, GitHubError> {
@@ -347,7 +346,7 @@ pub async fn fetch_review_comments(
 /// thread's end was reached.
 async fn fetch_thread_rest(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     thread_id: &str,
     mut cursor: String,
     per_page: u32,

@@ -6,10 +6,9 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::client::GitHubClient;
+use super::client::{Credential, GitHubClient};
 use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
-use crate::auth::Token;
 use crate::model::{CreatedComment, PullRequestReviews, ReviewOutcome, ReviewSummary};
 
 pub const REVIEWS_QUERY: &str = include_str!("graphql/reviews.graphql");
@@ -89,7 +88,7 @@ fn web_url(client: &GitHubClient, pr: &PullRequestRef) -> String {
 /// Every review of the pull request, oldest first, with its comment count.
 pub async fn list(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
 ) -> Result<PullRequestReviews, GitHubError> {
     let mut reviews = Vec::new();
@@ -185,7 +184,7 @@ fn reviews_path(pr: &PullRequestRef) -> String {
 /// The comments a review holds, as ids and URLs (a read after the write).
 async fn review_comments(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     review_id: u64,
 ) -> Result<Vec<CreatedComment>, GitHubError> {
@@ -197,7 +196,7 @@ async fn review_comments(
 /// Creates a review; `event` `None` leaves it pending.
 pub async fn create(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     event: Option<&str>,
     body: Option<&str>,
@@ -230,7 +229,7 @@ pub async fn create(
 /// only to their author), or a clear error when there is none.
 pub async fn pending(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
 ) -> Result<(u64, String), GitHubError> {
     let (reviews, _) = client
@@ -245,7 +244,7 @@ pub async fn pending(
 
 pub async fn submit(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     review_id: u64,
     event: &str,
@@ -271,7 +270,7 @@ pub async fn submit(
 
 pub async fn delete(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     review_id: u64,
 ) -> Result<ReviewOutcome, GitHubError> {
@@ -295,7 +294,7 @@ pub async fn delete(
 /// Adds an inline comment to the pending review `review_node_id`.
 pub async fn add_pending_comment(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     review_node_id: &str,
     comment: &InlineComment,
 ) -> Result<CreatedComment, GitHubError> {
@@ -355,7 +354,7 @@ pub async fn add_pending_comment(
 /// Replies in the thread of review comment `comment_id`.
 pub async fn reply(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     comment_id: u64,
     body: &str,
@@ -373,7 +372,7 @@ pub async fn reply(
 /// A comment on the pull request's conversation (not on a line).
 pub async fn issue_comment(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     body: &str,
 ) -> Result<CreatedComment, GitHubError> {

@@ -4,10 +4,9 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client::GitHubClient;
+use super::client::{Credential, GitHubClient};
 use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
-use crate::auth::Token;
 use crate::model::{ThreadFirstComment, ThreadList, ThreadResolution, ThreadSummary};
 
 pub const LIST_THREADS_QUERY: &str = include_str!("graphql/list_threads.graphql");
@@ -122,7 +121,7 @@ struct Data {
 /// One page of `page_size` threads after `cursor`, filtered.
 pub async fn list(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     pr: &PullRequestRef,
     filter: &ThreadFilter,
     page_size: u32,
@@ -205,7 +204,7 @@ pub async fn list(
 /// Resolves (`resolve = true`) or unresolves a thread; already in that state is fine.
 pub async fn set_resolved(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
     thread_id: &str,
     resolve: bool,
 ) -> Result<ThreadResolution, GitHubError> {

@@ -3,9 +3,8 @@
 
 use serde::Deserialize;
 
-use super::client::GitHubClient;
+use super::client::{Credential, GitHubClient};
 use super::error::GitHubError;
-use crate::auth::Token;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct User {
@@ -35,13 +34,13 @@ struct RateLimitBody {
 /// The token's user and its `X-OAuth-Scopes` (absent for fine-grained and app tokens).
 pub async fn authenticated_user(
     client: &GitHubClient,
-    token: &Token,
+    token: &Credential,
 ) -> Result<(User, Option<String>), GitHubError> {
     let response = client.get::<User>(token, "user").await?;
     Ok((response.body, response.scopes))
 }
 
-pub async fn rate_limits(client: &GitHubClient, token: &Token) -> Result<RateLimits, GitHubError> {
+pub async fn rate_limits(client: &GitHubClient, token: &Credential) -> Result<RateLimits, GitHubError> {
     Ok(client
         .get::<RateLimitBody>(token, "rate_limit")
         .await?

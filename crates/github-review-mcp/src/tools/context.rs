@@ -5,13 +5,20 @@ use rmcp::service::RequestContext;
 use rmcp::RoleServer;
 use serde_json::Value;
 
-use crate::auth::{AuthError, ResolvedToken, TokenPolicy};
+use super::Shared;
+use crate::auth::{AuthError, ResolvedToken, TokenSource};
+use crate::github::Credential;
 
 /// What one tool call knows about its caller. Lives as long as the call.
 #[derive(Debug)]
 pub struct CallContext {
     pub request_id: String,
     pub token: ResolvedToken,
+    /// The token plus, when it is the shared server token, the tenant's share.
+    pub credential: Credential,
+    /// Who shares of the server token are counted for: the operator's tenant
+    /// header, else the MCP session, else `local`.
+    pub tenant: String,
 }
 
 /// A request id fit for a log line: the client's if it is short and printable.
@@ -33,8 +40,9 @@ impl CallContext {
     /// On failure returns the request id too, so the refusal can be logged with it.
     pub fn from_request(
         ctx: &RequestContext<RoleServer>,
-        policy: &TokenPolicy,
+        shared: &Shared,
     ) -> Result<Self, (String, AuthError)> {
+        let policy = &shared.tokens;
         let meta = &ctx.meta.0 .0;
         let headers = ctx
             .extensions
@@ -50,10 +58,34 @@ impl CallContext {
                     .and_then(|s| sanitize_request_id(&Value::String(s.to_owned())))
             })
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
-        match policy.resolve(meta.get("token"), headers) {
-            Ok(token) => Ok(Self { request_id, token }),
-            Err(err) => Err((request_id, err)),
-        }
+        let token = policy.resolve(meta.get("token"), headers).map_err(|err| (request_id.clone(), err))?;
+        let header_value = |name: &str| {
+            headers
+                .and_then(|h| h.get(name))
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| sanitize_request_id(&Value::String(s.to_owned())))
+        };
+        let tenant = shared
+            .tenant_header
+            .as_deref()
+            .and_then(header_value)
+            .map(|t| format!("header:{t}"))
+            .or_else(|| header_value("mcp-session-id").map(|s| format!("session:{s}")))
+            .unwrap_or_else(|| "local".to_owned());
+        let quota = match (&shared.shares, token.source) {
+            (Some(shares), TokenSource::Server) => Some(shares.for_tenant(&tenant)),
+            _ => None,
+        };
+        let credential = Credential {
+            token: token.token.clone(),
+            quota,
+        };
+        Ok(Self {
+            request_id,
+            token,
+            credential,
+            tenant,
+        })
     }
 }
 

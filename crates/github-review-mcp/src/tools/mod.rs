@@ -29,7 +29,9 @@ pub use filter::ToolFilter;
 pub use read::Whoami;
 
 use crate::auth::TokenPolicy;
+use crate::github::limits::Shares;
 use crate::github::{GitHubClient, GitHubError, PullRequestRef};
+use crate::metrics::{Metrics, SessionGuard};
 
 /// What every session of the server shares: the GitHub client (one connection
 /// pool per host), the token policy and the operator's tool filter. Nothing
@@ -39,6 +41,11 @@ pub struct Shared {
     pub github: GitHubClient,
     pub tokens: TokenPolicy,
     pub tools: ToolFilter,
+    pub metrics: Arc<Metrics>,
+    /// Tenants' shares of the server token; `None`: no per-tenant limit.
+    pub shares: Option<Shares>,
+    /// Header naming the tenant for shares (else the MCP session id).
+    pub tenant_header: Option<String>,
 }
 
 /// The MCP server handler; one per MCP session, cheap to create.
@@ -46,6 +53,7 @@ pub struct Shared {
 pub struct ReviewServer {
     shared: Arc<Shared>,
     tool_router: ToolRouter<Self>,
+    _session: Arc<SessionGuard>,
 }
 
 fn text_error(message: impl Into<String>) -> CallToolResult {
@@ -81,6 +89,7 @@ fn respond<T: Serialize>(
 impl ReviewServer {
     pub fn new(shared: Arc<Shared>) -> Self {
         Self {
+            _session: Arc::new(SessionGuard::new(shared.metrics.clone())),
             shared,
             tool_router: Self::read_tools() + Self::write_tools(),
         }
@@ -123,10 +132,11 @@ impl ReviewServer {
         F: FnOnce(CallContext) -> Fut,
         Fut: std::future::Future<Output = CallToolResult>,
     {
-        let call = match CallContext::from_request(ctx, &self.shared.tokens) {
+        let call = match CallContext::from_request(ctx, &self.shared) {
             Ok(call) => call,
             Err((request_id, err)) => {
                 tracing::warn!(request_id = %request_id, tool, outcome = "auth_error", error = %err, "tool call refused");
+                self.shared.metrics.tool_call(tool, "error", 0.0);
                 return Ok(text_error(err.to_string()));
             }
         };

@@ -128,7 +128,7 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            match fetch_review_comments(self.github(), &call.token.token, &pr, &options).await {
+            match fetch_review_comments(self.github(), &call.credential, &pr, &options).await {
                 Ok(result) => render_review_comments(&result, args.output.unwrap_or_default()),
                 Err(err) => {
                     tracing::info!(error_kind = err.kind(), "GitHub call failed");
@@ -154,7 +154,7 @@ core and GraphQL rate limits. Never shows the token. Use it to check a token bef
     ) -> Result<CallToolResult, ErrorData> {
         self.run("whoami", &ctx, |call| async move {
             let github = self.github();
-            let token = &call.token.token;
+            let token = &call.credential;
             let (who, limits) = tokio::join!(
                 user::authenticated_user(github, token),
                 user::rate_limits(github, token)
@@ -164,8 +164,8 @@ core and GraphQL rate limits. Never shows the token. Use it to check a token bef
                     login: user.login,
                     host: github.host().display_name(),
                     token_source: call.token.source,
-                    token_kind: token.kind(),
-                    fingerprint: token.id().short(),
+                    token_kind: token.token.kind(),
+                    fingerprint: token.token.id().short(),
                     scopes,
                     rate_limit_core: limits.core,
                     rate_limit_graphql: limits.graphql,
@@ -212,7 +212,7 @@ current branch). select_strategy picks among several matches: branch (default, e
                     Err(message) => return text_error(message),
                 },
             };
-            let token = &call.token.token;
+            let token = &call.credential;
             let strategy = args.select_strategy.unwrap_or_default();
             let mut candidates = match pulls::open_pulls(self.github(), token, &owner, &repo, Some((&owner, &branch))).await {
                 Ok(c) => c,
@@ -284,7 +284,7 @@ requested reviewers, and its changed files with additions/deletions; include_pat
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            let result = pulls::details(self.github(), &call.token.token, &pr, &options).await;
+            let result = pulls::details(self.github(), &call.credential, &pr, &options).await;
             respond(
                 result,
                 &format!("Could not get {pr}"),
@@ -311,7 +311,7 @@ or PENDING for your own unsubmitted one), author, body, submitted_at and how man
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            let result = reviews::list(self.github(), &call.token.token, &pr).await;
+            let result = reviews::list(self.github(), &call.credential, &pr).await;
             respond(
                 result,
                 &format!("Could not list the reviews of {pr}"),
@@ -358,7 +358,7 @@ path (file, or directory ending in /), author (who opened the thread). Paged: pa
             };
             let result = threads::list(
                 self.github(),
-                &call.token.token,
+                &call.credential,
                 &pr,
                 &filter,
                 per_page,
@@ -391,7 +391,7 @@ success/failure/pending/none with counts, then each check with its conclusion an
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            let result = pulls::checks(self.github(), &call.token.token, &pr).await;
+            let result = pulls::checks(self.github(), &call.credential, &pr).await;
             respond(
                 result,
                 &format!("Could not get the checks of {pr}"),

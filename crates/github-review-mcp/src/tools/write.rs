@@ -95,7 +95,7 @@ before replying again.",
             };
             let result = reviews::reply(
                 self.github(),
-                &call.token.token,
+                &call.credential,
                 &pr,
                 args.comment_id,
                 &args.body,
@@ -190,7 +190,7 @@ a line or a range (path, line, side, start_line, start_side, body). Returns the 
             let event = args.event.map(ReviewEvent::as_str);
             let result = reviews::create(
                 self.github(),
-                &call.token.token,
+                &call.credential,
                 &pr,
                 event,
                 args.body.as_deref().filter(|b| !b.is_empty()),
@@ -226,7 +226,7 @@ review_id is found automatically when omitted.",
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            let token = &call.token.token;
+            let token = &call.credential;
             let review_id = match args.review_id {
                 Some(id) => id,
                 None => match reviews::pending(self.github(), token, &pr).await {
@@ -275,7 +275,7 @@ when omitted. Submitted reviews cannot be deleted.",
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            let token = &call.token.token;
+            let token = &call.credential;
             let review_id = match args.review_id {
                 Some(id) => id,
                 None => match reviews::pending(self.github(), token, &pr).await {
@@ -323,7 +323,7 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            let token = &call.token.token;
+            let token = &call.credential;
             let node_id = match reviews::pending(self.github(), token, &pr).await {
                 Ok((_, node_id)) => node_id,
                 Err(e) => return text_error(format!("Could not find your pending review: {e}")),
@@ -366,7 +366,7 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
                 Err(e) => return e,
             };
             let result =
-                reviews::issue_comment(self.github(), &call.token.token, &pr, &args.body).await;
+                reviews::issue_comment(self.github(), &call.credential, &pr, &args.body).await;
             if let Ok(c) = &result {
                 audit("add_issue_comment", &pr.to_string(), &c.id.to_string());
             }
@@ -396,7 +396,7 @@ impl ReviewServer {
             {
                 return text_error("thread_id must be a review thread's node id (PRRT_...)");
             }
-            let result = threads::set_resolved(self.github(), &call.token.token, id, resolve).await;
+            let result = threads::set_resolved(self.github(), &call.credential, id, resolve).await;
             if result.is_ok() {
                 audit(tool, id, id);
             }

@@ -143,6 +143,13 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
+async fn metrics(State(gate): State<Arc<Gate>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        gate.shared.metrics.render(),
+    )
+}
+
 async fn resource_metadata(State(gate): State<Arc<Gate>>, headers: HeaderMap) -> impl IntoResponse {
     let base = gate.base_url(&headers);
     Json(json!({
@@ -157,10 +164,15 @@ async fn resource_metadata(State(gate): State<Arc<Gate>>, headers: HeaderMap) ->
 
 /// Builds the HTTP application. `shutdown` cancels every MCP session when fired.
 pub fn router(shared: Arc<Shared>, config: &HttpConfig, shutdown: CancellationToken) -> Router {
-    let mcp_config = StreamableHttpServerConfig::default()
+    let mut mcp_config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(config.allowed_hosts.clone())
         .with_max_request_body_bytes(config.max_body_bytes)
         .with_cancellation_token(shutdown);
+    if config.stateless {
+        // No server-side session: every POST is served on its own, so any replica
+        // behind a plain load balancer can answer it.
+        mcp_config = mcp_config.with_legacy_session_mode(false).with_json_response(true);
+    }
     let factory_shared = shared.clone();
     let mcp = StreamableHttpService::new(
         move || Ok(ReviewServer::new(factory_shared.clone())),
@@ -178,6 +190,7 @@ pub fn router(shared: Arc<Shared>, config: &HttpConfig, shutdown: CancellationTo
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(gate.clone(), auth_gate))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route(METADATA_PATH, get(resource_metadata))
         .route(&format!("{METADATA_PATH}/mcp"), get(resource_metadata))
         .with_state(gate)

@@ -1,0 +1,250 @@
+//! Being a good citizen of GitHub's limits, per token: the rate-limit budget last
+//! reported for each (token, resource), a bound on concurrent requests (reads share
+//! a small pool, writes go one at a time, as GitHub asks), and tenants' shares of the
+//! server token. Keyed by `TokenId` (a keyed hash), never by the token.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+
+use super::client::RateLimit;
+use super::error::GitHubError;
+use crate::auth::TokenId;
+
+/// Entries kept before idle ones are dropped (each is a few dozen bytes).
+const MAX_TRACKED_TOKENS: usize = 50_000;
+
+fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// What GitHub last said about one token's budgets.
+#[derive(Debug, Default)]
+pub struct Budgets {
+    known: Mutex<HashMap<(TokenId, String), (RateLimit, Instant)>>,
+}
+
+impl Budgets {
+    pub fn record(&self, token: TokenId, limit: &RateLimit) {
+        let mut known = self.known.lock().expect("budgets lock");
+        if known.len() >= MAX_TRACKED_TOKENS {
+            let now = now_unix();
+            known.retain(|_, (l, _)| l.reset > now);
+        }
+        known.insert((token, limit.resource.clone()), (limit.clone(), Instant::now()));
+    }
+
+    pub fn get(&self, token: TokenId, resource: &str) -> Option<RateLimit> {
+        self.known
+            .lock()
+            .expect("budgets lock")
+            .get(&(token, resource.to_owned()))
+            .map(|(l, _)| l.clone())
+    }
+
+    /// Fails fast, without a request, when GitHub already said this budget is spent
+    /// and it has not reset yet.
+    pub fn check(&self, token: TokenId, resource: &str) -> Result<(), GitHubError> {
+        match self.get(token, resource) {
+            Some(l) if l.remaining == 0 && l.reset > now_unix() => Err(GitHubError::RateLimited {
+                resource: resource.to_owned(),
+                reset: describe_reset(l.reset),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+pub fn describe_reset(reset: u64) -> String {
+    let wait = reset.saturating_sub(now_unix());
+    format!("in {}m{:02}s (at unix time {reset})", wait / 60, wait % 60)
+}
+
+/// Per-token concurrency: `reads` parallel reads at most, one write at a time.
+#[derive(Debug)]
+struct TokenGate {
+    reads: Arc<Semaphore>,
+    write: Arc<AsyncMutex<()>>,
+    last_used: Mutex<Instant>,
+}
+
+#[derive(Debug)]
+pub struct Gates {
+    per_token: Mutex<HashMap<TokenId, Arc<TokenGate>>>,
+    reads: usize,
+}
+
+/// Held while a request is in flight.
+#[derive(Debug)]
+pub enum Permit {
+    Read(#[allow(dead_code)] OwnedSemaphorePermit),
+    Write(#[allow(dead_code)] OwnedMutexGuard<()>),
+}
+
+impl Gates {
+    pub fn new(reads_per_token: usize) -> Self {
+        Self {
+            per_token: Mutex::new(HashMap::new()),
+            reads: reads_per_token.max(1),
+        }
+    }
+
+    fn gate(&self, token: TokenId) -> Arc<TokenGate> {
+        let mut map = self.per_token.lock().expect("gates lock");
+        if map.len() >= MAX_TRACKED_TOKENS {
+            // Drop gates nobody holds and nobody used for a minute.
+            map.retain(|_, g| Arc::strong_count(g) > 1 || g.last_used.lock().expect("gate").elapsed() < Duration::from_secs(60));
+        }
+        let gate = map
+            .entry(token)
+            .or_insert_with(|| {
+                Arc::new(TokenGate {
+                    reads: Arc::new(Semaphore::new(self.reads)),
+                    write: Arc::new(AsyncMutex::new(())),
+                    last_used: Mutex::new(Instant::now()),
+                })
+            })
+            .clone();
+        *gate.last_used.lock().expect("gate") = Instant::now();
+        gate
+    }
+
+    pub async fn acquire(&self, token: TokenId, write: bool) -> Permit {
+        let gate = self.gate(token);
+        if write {
+            Permit::Write(gate.write.clone().lock_owned().await)
+        } else {
+            Permit::Read(gate.reads.clone().acquire_owned().await.expect("semaphore never closed"))
+        }
+    }
+}
+
+/// One tenant's share of the server token: `limit` GitHub requests per hour window.
+#[derive(Debug)]
+pub struct TenantQuota {
+    limit: u64,
+    used: AtomicU64,
+    window_start: Mutex<Instant>,
+}
+
+impl TenantQuota {
+    fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            used: AtomicU64::new(0),
+            window_start: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn roll(&self) {
+        let mut start = self.window_start.lock().expect("quota lock");
+        if start.elapsed() >= Duration::from_secs(3600) {
+            *start = Instant::now();
+            self.used.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Refuses when the share is used up.
+    pub fn check(&self) -> Result<(), GitHubError> {
+        self.roll();
+        let used = self.used.load(Ordering::Relaxed);
+        if used >= self.limit {
+            let reset = 3600u64.saturating_sub(self.window_start.lock().expect("quota lock").elapsed().as_secs());
+            return Err(GitHubError::ShareExhausted { limit: self.limit, resets_in_secs: reset });
+        }
+        Ok(())
+    }
+
+    /// Counts one request GitHub charged for (304s are not charged).
+    pub fn charge(&self) {
+        self.used.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+/// The shares of all tenants on the server token.
+#[derive(Debug)]
+pub struct Shares {
+    per_tenant: Mutex<HashMap<String, Arc<TenantQuota>>>,
+    limit: u64,
+}
+
+impl Shares {
+    pub fn new(limit_per_hour: u64) -> Self {
+        Self {
+            per_tenant: Mutex::new(HashMap::new()),
+            limit: limit_per_hour,
+        }
+    }
+
+    pub fn for_tenant(&self, tenant: &str) -> Arc<TenantQuota> {
+        let mut map = self.per_tenant.lock().expect("shares lock");
+        if map.len() >= MAX_TRACKED_TOKENS {
+            map.retain(|_, q| Arc::strong_count(q) > 1 || q.used() > 0);
+        }
+        map.entry(tenant.to_owned()).or_insert_with(|| Arc::new(TenantQuota::new(self.limit))).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{FingerprintKey, Token};
+
+    fn id(raw: &str) -> TokenId {
+        Token::parse(raw, &FingerprintKey::from_secret("0123456789abcdef")).unwrap().id()
+    }
+
+    fn limit(resource: &str, remaining: u64, reset: u64) -> RateLimit {
+        RateLimit { resource: resource.into(), limit: 5000, remaining, used: 5000 - remaining, reset }
+    }
+
+    #[test]
+    fn an_exhausted_budget_fails_fast_until_it_resets_and_only_for_its_token() {
+        let budgets = Budgets::default();
+        let (alice, bob) = (id("ghp_alice"), id("ghp_bob"));
+        budgets.record(alice, &limit("core", 0, now_unix() + 600));
+        let err = budgets.check(alice, "core").unwrap_err();
+        assert!(err.to_string().contains("core") && err.to_string().contains("resets in"), "{err}");
+        assert!(budgets.check(alice, "graphql").is_ok(), "another resource is another budget");
+        assert!(budgets.check(bob, "core").is_ok(), "another token is another budget");
+        budgets.record(alice, &limit("core", 0, now_unix().saturating_sub(1)));
+        assert!(budgets.check(alice, "core").is_ok(), "a budget past its reset is tried again");
+    }
+
+    #[test]
+    fn a_tenant_over_its_share_is_refused_others_are_not() {
+        let shares = Shares::new(2);
+        let a = shares.for_tenant("session-a");
+        a.check().unwrap();
+        a.charge();
+        a.charge();
+        let err = a.check().unwrap_err();
+        assert!(err.to_string().contains("bring your own"), "{err}");
+        shares.for_tenant("session-b").check().unwrap();
+        assert_eq!(shares.for_tenant("session-a").used(), 2, "the same tenant gets the same quota");
+    }
+
+    #[tokio::test]
+    async fn writes_of_one_token_go_one_at_a_time_reads_share_a_pool() {
+        let gates = Gates::new(2);
+        let t = id("ghp_x");
+        let w1 = gates.acquire(t, true).await;
+        let blocked = tokio::time::timeout(Duration::from_millis(50), gates.acquire(t, true)).await;
+        assert!(blocked.is_err(), "a second write waits for the first");
+        let _other = tokio::time::timeout(Duration::from_millis(50), gates.acquire(id("ghp_y"), true))
+            .await
+            .expect("another token's write does not wait");
+        drop(w1);
+        let r1 = gates.acquire(t, false).await;
+        let r2 = gates.acquire(t, false).await;
+        assert!(tokio::time::timeout(Duration::from_millis(50), gates.acquire(t, false)).await.is_err());
+        drop((r1, r2));
+    }
+}
