@@ -188,7 +188,9 @@ impl CommonArgs {
             .collect();
         if let Some(name) = &self.tenant_header {
             if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!("--tenant-header {name:?} is not a valid header name"));
+                return Err(format!(
+                    "--tenant-header {name:?} is not a valid header name"
+                ));
             }
         }
         Ok(Config {

@@ -7,8 +7,8 @@
 pub mod auth;
 pub mod config;
 pub mod format;
-pub mod metrics;
 pub mod github;
+pub mod metrics;
 pub mod model;
 pub mod telemetry;
 pub mod tools;

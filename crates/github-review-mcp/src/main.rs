@@ -50,10 +50,11 @@ fn main() -> ExitCode {
         cache_bytes: config.cache_bytes,
         server_token: config.tokens.server_token_id(),
     };
-    let github = match GitHubClient::with_options(config.host.clone(), client_options, metrics.clone()) {
-        Ok(client) => client,
-        Err(err) => return fail(&format!("cannot build the HTTP client: {err}")),
-    };
+    let github =
+        match GitHubClient::with_options(config.host.clone(), client_options, metrics.clone()) {
+            Ok(client) => client,
+            Err(err) => return fail(&format!("cannot build the HTTP client: {err}")),
+        };
     tracing::info!(
         host = %config.host.display_name(),
         server_token = config.tokens.has_fallback(),

@@ -63,15 +63,31 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("github_review_mcp");
         let tool_calls = Family::<ToolLabels, Counter>::default();
-        registry.register("tool_calls", "Tool calls by tool and outcome (ok, error)", tool_calls.clone());
+        registry.register(
+            "tool_calls",
+            "Tool calls by tool and outcome (ok, error)",
+            tool_calls.clone(),
+        );
         let tool_duration = Family::<ToolName, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 16))
         });
-        registry.register("tool_call_duration_seconds", "Tool call latency", tool_duration.clone());
+        registry.register(
+            "tool_call_duration_seconds",
+            "Tool call latency",
+            tool_duration.clone(),
+        );
         let upstream_requests = Family::<UpstreamLabels, Counter>::default();
-        registry.register("github_requests", "Requests to GitHub by API and status", upstream_requests.clone());
+        registry.register(
+            "github_requests",
+            "Requests to GitHub by API and status",
+            upstream_requests.clone(),
+        );
         let cache = Family::<CacheLabels, Counter>::default();
-        registry.register("github_cache", "Conditional-request cache: revalidated (304, free), miss, stored", cache.clone());
+        registry.register(
+            "github_cache",
+            "Conditional-request cache: revalidated (304, free), miss, stored",
+            cache.clone(),
+        );
         let server_token_remaining = Family::<ResourceLabels, Gauge<i64, AtomicI64Shim>>::default();
         registry.register(
             "server_token_rate_limit_remaining",
@@ -79,7 +95,11 @@ impl Metrics {
             server_token_remaining.clone(),
         );
         let active_sessions = Gauge::default();
-        registry.register("active_sessions", "MCP sessions open now", active_sessions.clone());
+        registry.register(
+            "active_sessions",
+            "MCP sessions open now",
+            active_sessions.clone(),
+        );
         let share_refusals = Counter::default();
         registry.register(
             "server_token_share_refusals",
@@ -106,20 +126,34 @@ impl Metrics {
 
     pub fn tool_call(&self, tool: &str, outcome: &str, seconds: f64) {
         self.tool_calls
-            .get_or_create(&ToolLabels { tool: tool.to_owned(), outcome: outcome.to_owned() })
+            .get_or_create(&ToolLabels {
+                tool: tool.to_owned(),
+                outcome: outcome.to_owned(),
+            })
             .inc();
-        self.tool_duration.get_or_create(&ToolName { tool: tool.to_owned() }).observe(seconds);
+        self.tool_duration
+            .get_or_create(&ToolName {
+                tool: tool.to_owned(),
+            })
+            .observe(seconds);
     }
 
     pub fn upstream(&self, api: &str, status: Option<u16>) {
         let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
         self.upstream_requests
-            .get_or_create(&UpstreamLabels { api: api.to_owned(), status })
+            .get_or_create(&UpstreamLabels {
+                api: api.to_owned(),
+                status,
+            })
             .inc();
     }
 
     pub fn cache_event(&self, result: &str) {
-        self.cache.get_or_create(&CacheLabels { result: result.to_owned() }).inc();
+        self.cache
+            .get_or_create(&CacheLabels {
+                result: result.to_owned(),
+            })
+            .inc();
     }
 }
 

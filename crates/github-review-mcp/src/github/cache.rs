@@ -83,23 +83,35 @@ mod tests {
 
     fn key(token: &str, url: &str) -> CacheKey {
         CacheKey {
-            token: Token::parse(token, &FingerprintKey::from_secret("0123456789abcdef")).unwrap().id(),
+            token: Token::parse(token, &FingerprintKey::from_secret("0123456789abcdef"))
+                .unwrap()
+                .id(),
             url: url.into(),
             accept: "application/vnd.github+json",
         }
     }
 
     fn body(n: usize) -> CachedResponse {
-        CachedResponse { etag: "\"e\"".into(), body: Bytes::from(vec![b'x'; n]), headers: HeaderMap::new() }
+        CachedResponse {
+            etag: "\"e\"".into(),
+            body: Bytes::from(vec![b'x'; n]),
+            headers: HeaderMap::new(),
+        }
     }
 
     #[test]
     fn one_tokens_entry_never_answers_another() {
         let cache = EtagCache::new(1 << 20);
         cache.put(key("ghp_alice", "https://api.github.com/x"), body(10));
-        assert!(cache.get(&key("ghp_alice", "https://api.github.com/x")).is_some());
-        assert!(cache.get(&key("ghp_bob", "https://api.github.com/x")).is_none());
-        assert!(cache.get(&key("ghp_alice", "https://api.github.com/y")).is_none());
+        assert!(cache
+            .get(&key("ghp_alice", "https://api.github.com/x"))
+            .is_some());
+        assert!(cache
+            .get(&key("ghp_bob", "https://api.github.com/x"))
+            .is_none());
+        assert!(cache
+            .get(&key("ghp_alice", "https://api.github.com/y"))
+            .is_none());
     }
 
     #[test]
@@ -112,6 +124,9 @@ mod tests {
         assert!(cache.get(&key("ghp_a", "u19")).is_some());
         assert!(cache.get(&key("ghp_a", "u0")).is_none());
         cache.put(key("ghp_a", "huge"), body(9000));
-        assert!(cache.get(&key("ghp_a", "huge")).is_none(), "a body over a quarter of the cache is not kept");
+        assert!(
+            cache.get(&key("ghp_a", "huge")).is_none(),
+            "a body over a quarter of the cache is not kept"
+        );
     }
 }

@@ -222,7 +222,10 @@ impl GitHubClient {
         let id = credential.token.id();
         self.budgets.check(id, api.resource())?;
         if let Some(quota) = &credential.quota {
-            quota.check()?;
+            if let Err(refused) = quota.check() {
+                self.metrics.share_refusals.inc();
+                return Err(refused);
+            }
         }
         let _permit = self.gates.acquire(id, write).await;
         let cached = cache_key.as_ref().and_then(|k| self.cache.get(k));
@@ -260,12 +263,17 @@ impl GitHubClient {
                     return Ok((cached.headers, cached.body));
                 }
             }
-            let body = response.bytes().await.map_err(|e| self.transport_error(&e))?;
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| self.transport_error(&e))?;
             if let Some(quota) = &credential.quota {
                 quota.charge();
             }
             if status.is_success() {
-                let etag = headers.get(http::header::ETAG).and_then(|v| v.to_str().ok());
+                let etag = headers
+                    .get(http::header::ETAG)
+                    .and_then(|v| v.to_str().ok());
                 match (cache_key, etag) {
                     (Some(key), Some(etag)) => {
                         self.metrics.cache_event("stored");
@@ -293,7 +301,8 @@ impl GitHubClient {
                 let backoff = Duration::from_millis(1000 << attempt.min(4));
                 let jitter = Duration::from_millis(rand::random::<u64>() % 250);
                 let wait = retry_after.unwrap_or(backoff) + jitter;
-                if !write && attempt < 3 && started.elapsed() + wait <= self.options.max_retry_wait {
+                if !write && attempt < 3 && started.elapsed() + wait <= self.options.max_retry_wait
+                {
                     tracing::info!(
                         wait_ms = wait.as_millis() as u64,
                         attempt,
@@ -435,7 +444,10 @@ impl GitHubClient {
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
-                .header(http::header::AUTHORIZATION, Self::auth_header(&credential.token))
+                .header(
+                    http::header::AUTHORIZATION,
+                    Self::auth_header(&credential.token),
+                )
                 .header(http::header::ACCEPT, REST_ACCEPT)
                 .header("x-github-api-version", "2022-11-28");
             if let Some(body) = body {
@@ -443,7 +455,9 @@ impl GitHubClient {
             }
             request
         };
-        let (headers, bytes) = self.execute(credential, Api::Rest, write, cache_key, build).await?;
+        let (headers, bytes) = self
+            .execute(credential, Api::Rest, write, cache_key, build)
+            .await?;
         // DELETE answers 204 with no body; decode that as JSON null.
         let decoded = if bytes.is_empty() {
             serde_json::from_slice(b"null")
@@ -513,7 +527,9 @@ impl GitHubClient {
         let payload = serde_json::to_vec(&Request { query, variables })
             .map_err(|e| GitHubError::Decode(e.to_string()))?;
         let write = query.trim_start().starts_with("mutation")
-            || query.lines().any(|l| l.trim_start().starts_with("mutation"));
+            || query
+                .lines()
+                .any(|l| l.trim_start().starts_with("mutation"));
         let build = || {
             self.http
                 .post(self.host.graphql().clone())
@@ -521,7 +537,9 @@ impl GitHubClient {
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(payload.clone())
         };
-        let (_, body) = self.execute(token, Api::GraphQl, write, None, build).await?;
+        let (_, body) = self
+            .execute(token, Api::GraphQl, write, None, build)
+            .await?;
         let response: GraphQlResponse<T> =
             serde_json::from_slice(&body).map_err(|e| GitHubError::Decode(e.to_string()))?;
         if let Some(error) = response.errors.first() {
@@ -544,7 +562,6 @@ impl GitHubClient {
             .ok_or_else(|| GitHubError::Decode("GraphQL answer without data".to_owned()))
     }
 }
-
 
 /// The `rel="next"` URL of a `Link` header.
 fn next_link(header: &str) -> Option<String> {

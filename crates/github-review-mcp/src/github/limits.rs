@@ -18,7 +18,10 @@ use crate::auth::TokenId;
 const MAX_TRACKED_TOKENS: usize = 50_000;
 
 fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// What GitHub last said about one token's budgets.
@@ -34,7 +37,10 @@ impl Budgets {
             let now = now_unix();
             known.retain(|_, (l, _)| l.reset > now);
         }
-        known.insert((token, limit.resource.clone()), (limit.clone(), Instant::now()));
+        known.insert(
+            (token, limit.resource.clone()),
+            (limit.clone(), Instant::now()),
+        );
     }
 
     pub fn get(&self, token: TokenId, resource: &str) -> Option<RateLimit> {
@@ -96,7 +102,10 @@ impl Gates {
         let mut map = self.per_token.lock().expect("gates lock");
         if map.len() >= MAX_TRACKED_TOKENS {
             // Drop gates nobody holds and nobody used for a minute.
-            map.retain(|_, g| Arc::strong_count(g) > 1 || g.last_used.lock().expect("gate").elapsed() < Duration::from_secs(60));
+            map.retain(|_, g| {
+                Arc::strong_count(g) > 1
+                    || g.last_used.lock().expect("gate").elapsed() < Duration::from_secs(60)
+            });
         }
         let gate = map
             .entry(token)
@@ -117,7 +126,13 @@ impl Gates {
         if write {
             Permit::Write(gate.write.clone().lock_owned().await)
         } else {
-            Permit::Read(gate.reads.clone().acquire_owned().await.expect("semaphore never closed"))
+            Permit::Read(
+                gate.reads
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore never closed"),
+            )
         }
     }
 }
@@ -152,8 +167,17 @@ impl TenantQuota {
         self.roll();
         let used = self.used.load(Ordering::Relaxed);
         if used >= self.limit {
-            let reset = 3600u64.saturating_sub(self.window_start.lock().expect("quota lock").elapsed().as_secs());
-            return Err(GitHubError::ShareExhausted { limit: self.limit, resets_in_secs: reset });
+            let reset = 3600u64.saturating_sub(
+                self.window_start
+                    .lock()
+                    .expect("quota lock")
+                    .elapsed()
+                    .as_secs(),
+            );
+            return Err(GitHubError::ShareExhausted {
+                limit: self.limit,
+                resets_in_secs: reset,
+            });
         }
         Ok(())
     }
@@ -188,7 +212,9 @@ impl Shares {
         if map.len() >= MAX_TRACKED_TOKENS {
             map.retain(|_, q| Arc::strong_count(q) > 1 || q.used() > 0);
         }
-        map.entry(tenant.to_owned()).or_insert_with(|| Arc::new(TenantQuota::new(self.limit))).clone()
+        map.entry(tenant.to_owned())
+            .or_insert_with(|| Arc::new(TenantQuota::new(self.limit)))
+            .clone()
     }
 }
 
@@ -198,11 +224,19 @@ mod tests {
     use crate::auth::{FingerprintKey, Token};
 
     fn id(raw: &str) -> TokenId {
-        Token::parse(raw, &FingerprintKey::from_secret("0123456789abcdef")).unwrap().id()
+        Token::parse(raw, &FingerprintKey::from_secret("0123456789abcdef"))
+            .unwrap()
+            .id()
     }
 
     fn limit(resource: &str, remaining: u64, reset: u64) -> RateLimit {
-        RateLimit { resource: resource.into(), limit: 5000, remaining, used: 5000 - remaining, reset }
+        RateLimit {
+            resource: resource.into(),
+            limit: 5000,
+            remaining,
+            used: 5000 - remaining,
+            reset,
+        }
     }
 
     #[test]
@@ -211,11 +245,23 @@ mod tests {
         let (alice, bob) = (id("ghp_alice"), id("ghp_bob"));
         budgets.record(alice, &limit("core", 0, now_unix() + 600));
         let err = budgets.check(alice, "core").unwrap_err();
-        assert!(err.to_string().contains("core") && err.to_string().contains("resets in"), "{err}");
-        assert!(budgets.check(alice, "graphql").is_ok(), "another resource is another budget");
-        assert!(budgets.check(bob, "core").is_ok(), "another token is another budget");
+        assert!(
+            err.to_string().contains("core") && err.to_string().contains("resets in"),
+            "{err}"
+        );
+        assert!(
+            budgets.check(alice, "graphql").is_ok(),
+            "another resource is another budget"
+        );
+        assert!(
+            budgets.check(bob, "core").is_ok(),
+            "another token is another budget"
+        );
         budgets.record(alice, &limit("core", 0, now_unix().saturating_sub(1)));
-        assert!(budgets.check(alice, "core").is_ok(), "a budget past its reset is tried again");
+        assert!(
+            budgets.check(alice, "core").is_ok(),
+            "a budget past its reset is tried again"
+        );
     }
 
     #[test]
@@ -228,7 +274,11 @@ mod tests {
         let err = a.check().unwrap_err();
         assert!(err.to_string().contains("bring your own"), "{err}");
         shares.for_tenant("session-b").check().unwrap();
-        assert_eq!(shares.for_tenant("session-a").used(), 2, "the same tenant gets the same quota");
+        assert_eq!(
+            shares.for_tenant("session-a").used(),
+            2,
+            "the same tenant gets the same quota"
+        );
     }
 
     #[tokio::test]
@@ -238,13 +288,18 @@ mod tests {
         let w1 = gates.acquire(t, true).await;
         let blocked = tokio::time::timeout(Duration::from_millis(50), gates.acquire(t, true)).await;
         assert!(blocked.is_err(), "a second write waits for the first");
-        let _other = tokio::time::timeout(Duration::from_millis(50), gates.acquire(id("ghp_y"), true))
-            .await
-            .expect("another token's write does not wait");
+        let _other =
+            tokio::time::timeout(Duration::from_millis(50), gates.acquire(id("ghp_y"), true))
+                .await
+                .expect("another token's write does not wait");
         drop(w1);
         let r1 = gates.acquire(t, false).await;
         let r2 = gates.acquire(t, false).await;
-        assert!(tokio::time::timeout(Duration::from_millis(50), gates.acquire(t, false)).await.is_err());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), gates.acquire(t, false))
+                .await
+                .is_err()
+        );
         drop((r1, r2));
     }
 }

@@ -40,7 +40,10 @@ pub async fn authenticated_user(
     Ok((response.body, response.scopes))
 }
 
-pub async fn rate_limits(client: &GitHubClient, token: &Credential) -> Result<RateLimits, GitHubError> {
+pub async fn rate_limits(
+    client: &GitHubClient,
+    token: &Credential,
+) -> Result<RateLimits, GitHubError> {
     Ok(client
         .get::<RateLimitBody>(token, "rate_limit")
         .await?

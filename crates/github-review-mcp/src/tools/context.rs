@@ -58,7 +58,9 @@ impl CallContext {
                     .and_then(|s| sanitize_request_id(&Value::String(s.to_owned())))
             })
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
-        let token = policy.resolve(meta.get("token"), headers).map_err(|err| (request_id.clone(), err))?;
+        let token = policy
+            .resolve(meta.get("token"), headers)
+            .map_err(|err| (request_id.clone(), err))?;
         let header_value = |name: &str| {
             headers
                 .and_then(|h| h.get(name))

@@ -156,11 +156,9 @@ impl ReviewServer {
             } else {
                 "ok"
             };
-            tracing::info!(
-                outcome,
-                duration_ms = started.elapsed().as_secs_f64() * 1e3,
-                "tool call finished"
-            );
+            let elapsed = started.elapsed().as_secs_f64();
+            self.shared.metrics.tool_call(tool, outcome, elapsed);
+            tracing::info!(outcome, duration_ms = elapsed * 1e3, "tool call finished");
             Ok(result)
         }
         .instrument(span)

@@ -145,7 +145,10 @@ async fn healthz() -> impl IntoResponse {
 
 async fn metrics(State(gate): State<Arc<Gate>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         gate.shared.metrics.render(),
     )
 }
@@ -171,7 +174,9 @@ pub fn router(shared: Arc<Shared>, config: &HttpConfig, shutdown: CancellationTo
     if config.stateless {
         // No server-side session: every POST is served on its own, so any replica
         // behind a plain load balancer can answer it.
-        mcp_config = mcp_config.with_legacy_session_mode(false).with_json_response(true);
+        mcp_config = mcp_config
+            .with_legacy_session_mode(false)
+            .with_json_response(true);
     }
     let factory_shared = shared.clone();
     let mcp = StreamableHttpService::new(

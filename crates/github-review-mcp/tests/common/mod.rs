@@ -104,6 +104,22 @@ impl Double {
             .unwrap()
     }
 
+    /// `POST /_double/config`: latency, faults, rate limits (partial update).
+    pub async fn configure(&self, patch: Value) {
+        let response = self
+            .http
+            .post(format!("{}/_double/config", self.url))
+            .json(&patch)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "double config {patch}: {}",
+            response.status()
+        );
+    }
+
     pub async fn clear_requests(&self) {
         self.http
             .delete(format!("{}/_double/requests", self.url))
