@@ -33,6 +33,8 @@ pub enum Command {
     Stdio(CommonArgs),
     /// Serve MCP Streamable HTTP at /mcp, with GET /healthz, for many users.
     Http(HttpArgs),
+    /// Follow a token from a client to GitHub hop by hop and say what to fix.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -271,7 +273,7 @@ mod tests {
     fn http(args: &[&str]) -> HttpArgs {
         match parse(args).command {
             Command::Http(h) => h,
-            Command::Stdio(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 

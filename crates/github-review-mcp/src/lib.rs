@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod doctor;
 pub mod format;
 pub mod github;
 pub mod metrics;

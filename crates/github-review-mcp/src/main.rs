@@ -9,14 +9,29 @@ use github_review_mcp::github::limits::Shares;
 use github_review_mcp::github::{ClientOptions, GitHubClient};
 use github_review_mcp::metrics::Metrics;
 use github_review_mcp::tools::{ReviewServer, Shared, ToolFilter};
-use github_review_mcp::{telemetry, transport};
+use github_review_mcp::{doctor, telemetry, transport};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Doctor(args) = &cli.command {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
+        };
+        return if runtime.block_on(doctor::run(args)) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
     let env = |name: &str| std::env::var(name).ok();
     let common = match &cli.command {
         Command::Stdio(common) => common,
         Command::Http(http) => &http.common,
+        Command::Doctor(_) => unreachable!("handled above"),
     };
     let config = match common.validate(&env) {
         Ok(config) => config,
@@ -27,7 +42,7 @@ fn main() -> ExitCode {
             Ok(http) => Some(http),
             Err(reason) => return fail(&reason),
         },
-        Command::Stdio(_) => None,
+        _ => None,
     };
     if let Some(tools) = &config.tools {
         let known: Vec<String> = ReviewServer::all_tools()

@@ -19,7 +19,8 @@ pub const ALICE: &str = "ghp_aliceAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 pub const BOB: &str = "github_pat_bobBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 pub const CAROL: &str = "gho_carolCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
 pub const SERVER: &str = "ghs_serverSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS";
-pub const ALL_TOKENS: [&str; 4] = [ALICE, BOB, CAROL, SERVER];
+pub const DAVE: &str = "ghp_daveDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD";
+pub const ALL_TOKENS: [&str; 5] = [ALICE, BOB, CAROL, SERVER, DAVE];
 
 pub type Client = RunningService<RoleClient, ()>;
 
