@@ -621,3 +621,58 @@ async fn the_401_body_is_a_json_rpc_error_naming_the_token_sources() {
     );
     assert!(double.requests().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_250_thread_pr_comes_back_whole_in_order_read_from_both_ends() {
+    let double = Double::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = stdio_client(
+        &double,
+        ServerOptions {
+            server_token: Some(CAROL),
+            ..Default::default()
+        },
+        &dir.path().join("log"),
+    )
+    .await;
+    // Page by page, forward only: the order of reference.
+    let plain = call(
+        &client,
+        "fetch_pr_review_comments",
+        json!({"pr_url": "acme/widgets#10", "output": "json", "max_comments": 99999}),
+        None,
+    )
+    .await;
+    let ids = |r: &rmcp::model::CallToolResult| -> Vec<String> {
+        structured(r)["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let reference = ids(&plain);
+    assert_eq!(reference.len(), 250);
+    for round in ["cold", "warm"] {
+        double.clear_requests().await;
+        let result = call(
+            &client,
+            "fetch_pr_review_comments",
+            json!({"pr_url": "acme/widgets#10", "output": "json"}),
+            None,
+        )
+        .await;
+        assert!(!is_error(&result), "{}", text(&result));
+        assert_eq!(
+            ids(&result),
+            reference,
+            "{round}: every thread once, in GitHub's order"
+        );
+        assert_eq!(structured(&result)["truncated"], json!(false));
+        let requests = double.requests().await.len();
+        assert!(
+            requests <= 2,
+            "{round}: {requests} round trips; a forward-only fetch takes 3"
+        );
+    }
+}

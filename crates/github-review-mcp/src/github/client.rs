@@ -130,6 +130,9 @@ pub struct GitHubClient {
     gates: Arc<Gates>,
     cache: Arc<EtagCache>,
     metrics: Arc<Metrics>,
+    /// Sizes seen per (token, key), e.g. a pull request's thread count, to plan the
+    /// next fetch of the same thing. Per token, like every other cache.
+    hints: Arc<std::sync::Mutex<lru::LruCache<(TokenId, String), u32>>>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +189,9 @@ impl GitHubClient {
             budgets: Arc::new(Budgets::default()),
             gates: Arc::new(Gates::new(options.reads_per_token)),
             cache: Arc::new(EtagCache::new(options.cache_bytes)),
+            hints: Arc::new(std::sync::Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(10_000).expect("non-zero"),
+            ))),
             options,
             metrics,
         })
@@ -200,6 +206,21 @@ impl GitHubClient {
             .expect("tokens are validated as printable ASCII");
         value.set_sensitive(true);
         value
+    }
+
+    pub fn size_hint(&self, token: TokenId, key: &str) -> Option<u32> {
+        self.hints
+            .lock()
+            .expect("hints lock")
+            .get(&(token, key.to_owned()))
+            .copied()
+    }
+
+    pub fn set_size_hint(&self, token: TokenId, key: &str, size: u32) {
+        self.hints
+            .lock()
+            .expect("hints lock")
+            .put((token, key.to_owned()), size);
     }
 
     /// The budget GitHub last reported for this token and resource, if any.

@@ -65,6 +65,15 @@ struct PageInfo {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct ThreadPageInfo {
+    has_next_page: bool,
+    has_previous_page: bool,
+    start_cursor: Option<String>,
+    end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct DbId {
     full_database_id: Option<String>,
 }
@@ -110,7 +119,7 @@ struct ThreadNode {
 #[serde(rename_all = "camelCase")]
 struct ThreadConnection {
     total_count: u32,
-    page_info: PageInfo,
+    page_info: ThreadPageInfo,
     nodes: Vec<ThreadNode>,
 }
 
@@ -125,7 +134,8 @@ struct PullRequestNode {
     author: Option<Login>,
     base_ref_name: String,
     head_ref_name: String,
-    review_threads: ThreadConnection,
+    head: Option<ThreadConnection>,
+    tail: Option<ThreadConnection>,
 }
 
 #[derive(Deserialize)]
@@ -170,16 +180,32 @@ impl From<CommentNode> for ReviewComment {
     }
 }
 
-/// Fetches the review threads of `pr` with `token`, following every page the
-/// options allow.
-pub async fn fetch_review_comments(
+/// The threads of a pull request in GitHub's order, as far as the limits allow.
+struct ThreadScan {
+    summary: PullRequestSummary,
+    threads: Vec<ThreadNode>,
+    total: u32,
+    /// Why the scan stopped before the last thread, if it did.
+    cut: Option<String>,
+}
+
+/// Pages through the review threads. Without a comment limit it reads from both
+/// ends at once once the pull request is known to span several pages (from this
+/// token's last fetch of it, or from the first page's `totalCount`): a 400-thread
+/// pull request takes 2 sequential round trips instead of 4, and the same number
+/// of connection pages.
+async fn scan_threads(
     client: &GitHubClient,
     token: &Credential,
     pr: &PullRequestRef,
     options: &FetchOptions,
-) -> Result<ReviewComments, GitHubError> {
+    filter: &ThreadFilter,
+) -> Result<ThreadScan, GitHubError> {
     let per_page = options.per_page.clamp(1, 100);
     let max_comments = options.max_comments as usize;
+    let both_ends = max_comments >= FetchOptions::default().max_comments as usize;
+    let hint_key = format!("{}/{}#{}", pr.owner, pr.repo, pr.number);
+    let hinted_total = client.size_hint(token.token.id(), &hint_key);
     let not_found = || {
         GitHubError::NotFound(format!(
             "pull request {pr} on {}",
@@ -187,25 +213,27 @@ pub async fn fetch_review_comments(
         ))
     };
 
-    let mut threads: Vec<ReviewThread> = Vec::new();
-    // (index into `threads`, thread id, cursor) of threads with more comments.
-    let mut unfinished: Vec<(usize, String, String)> = Vec::new();
+    let mut head: Vec<ThreadNode> = Vec::new();
+    let mut tail_pages: Vec<Vec<ThreadNode>> = Vec::new();
+    let (mut head_cursor, mut tail_cursor): (Option<String>, Option<String>) = (None, None);
     let mut summary: Option<PullRequestSummary> = None;
-    let mut total_threads;
-    let mut filtered_out = 0;
-    let mut comment_count = 0usize;
-    let mut truncated_reason: Option<String> = None;
-    let mut after: Option<String> = None;
-    let mut pages = 0;
-
+    let (mut total, mut pages, mut matching_comments) = (0u32, 0u32, 0usize);
+    let mut cut = None;
     loop {
+        let fetched = head.len() + tail_pages.iter().map(Vec::len).sum::<usize>();
+        let tail_started = !tail_pages.is_empty();
+        let with_tail = both_ends
+            && (tail_started
+                || (pages == 0 && hinted_total.is_some_and(|t| t > per_page))
+                || (pages > 0 && (total as usize).saturating_sub(fetched) > per_page as usize));
         let data: ReviewThreadsData = client
             .graphql(
                 token,
                 REVIEW_THREADS_QUERY,
                 json!({
                     "owner": pr.owner, "name": pr.repo, "number": pr.number,
-                    "threadsPage": per_page, "commentsPage": per_page, "after": after,
+                    "threadsPage": per_page, "commentsPage": per_page,
+                    "after": head_cursor, "before": tail_cursor, "withHead": true, "withTail": with_tail,
                 }),
             )
             .await
@@ -213,12 +241,14 @@ pub async fn fetch_review_comments(
                 GitHubError::NotFound(_) => not_found(),
                 other => other,
             })?;
-        pages += 1;
+        pages += if with_tail { 2 } else { 1 };
         let pull = data
             .repository
             .and_then(|r| r.pull_request)
             .ok_or_else(not_found)?;
-        total_threads = pull.review_threads.total_count;
+        let head_page = pull
+            .head
+            .ok_or_else(|| GitHubError::Decode("the answer has no review threads".to_owned()))?;
         if summary.is_none() {
             summary = Some(PullRequestSummary {
                 host: client.host().display_name(),
@@ -234,77 +264,142 @@ pub async fn fetch_review_comments(
                 head_ref: pull.head_ref_name,
             });
         }
-        for node in pull.review_threads.nodes {
-            let filter = ThreadFilter {
-                is_resolved: (!options.include_resolved).then_some(false),
-                is_outdated: (!options.include_outdated).then_some(false),
-                path: options.path.clone(),
-                author: options.author.clone(),
-            };
-            let opener = node
-                .comments
-                .nodes
-                .first()
-                .and_then(|c| c.author.as_ref())
-                .map(|a| a.login.as_str());
-            if !filter.matches(node.is_resolved, node.is_outdated, &node.path, opener) {
-                filtered_out += 1;
-                continue;
-            }
-            if comment_count >= max_comments {
-                truncated_reason
-                    .get_or_insert_with(|| format!("stopped at max_comments = {max_comments}"));
-                break;
-            }
-            let mut comments: Vec<ReviewComment> = node
-                .comments
-                .nodes
-                .into_iter()
-                .map(ReviewComment::from)
-                .collect();
-            let room = max_comments - comment_count;
-            let mut more = node.comments.page_info.has_next_page;
-            if comments.len() >= room {
-                if comments.len() > room || more {
-                    truncated_reason
-                        .get_or_insert_with(|| format!("stopped at max_comments = {max_comments}"));
-                }
-                comments.truncate(room);
-                more = false;
-            }
-            comment_count += comments.len();
-            if more {
-                if let Some(cursor) = node.comments.page_info.end_cursor {
-                    unfinished.push((threads.len(), node.id.clone(), cursor));
-                }
-            }
-            threads.push(ReviewThread {
-                id: node.id,
-                path: node.path,
-                line: node.line,
-                start_line: node.start_line,
-                original_line: node.original_line,
-                original_start_line: node.original_start_line,
-                diff_side: node.diff_side,
-                subject_type: node.subject_type,
-                is_resolved: node.is_resolved,
-                is_outdated: node.is_outdated,
-                resolved_by: node.resolved_by.map(|r| r.login),
-                comments,
-            });
+        total = head_page.total_count;
+        let head_more = head_page.page_info.has_next_page;
+        head_cursor = head_page.page_info.end_cursor;
+        matching_comments += head_page
+            .nodes
+            .iter()
+            .filter(|n| filter.matches(n.is_resolved, n.is_outdated, &n.path, opener(n)))
+            .map(|n| n.comments.nodes.len())
+            .sum::<usize>();
+        head.extend(head_page.nodes);
+        let mut tail_more = true;
+        if let Some(tail_page) = pull.tail {
+            tail_more = tail_page.page_info.has_previous_page;
+            tail_cursor = tail_page.page_info.start_cursor;
+            tail_pages.push(tail_page.nodes);
         }
-        let page_info = pull.review_threads.page_info;
-        if truncated_reason.is_some() || !page_info.has_next_page {
+        let fetched = head.len() + tail_pages.iter().map(Vec::len).sum::<usize>();
+        let met =
+            !head_more || (!tail_pages.is_empty() && (!tail_more || fetched >= total as usize));
+        if met {
+            break;
+        }
+        if !both_ends && matching_comments >= max_comments {
+            cut = Some(format!("stopped at max_comments = {max_comments}"));
             break;
         }
         if pages >= options.max_pages {
-            truncated_reason = Some(format!(
+            cut = Some(format!(
                 "stopped after max_pages = {} pages of {per_page} threads",
                 options.max_pages
             ));
             break;
         }
-        after = page_info.end_cursor;
+    }
+    client.set_size_hint(token.token.id(), &hint_key, total);
+    if cut.is_some() {
+        // A cut scan from both ends would leave a hole in the middle: keep the head.
+        tail_pages.clear();
+    }
+    // Head pages, then tail pages from the earliest; a thread both ends saw once.
+    let mut seen: std::collections::HashSet<String> = head.iter().map(|n| n.id.clone()).collect();
+    let mut threads = head;
+    for page in tail_pages.into_iter().rev() {
+        threads.extend(page.into_iter().filter(|n| seen.insert(n.id.clone())));
+    }
+    Ok(ThreadScan {
+        summary: summary.ok_or_else(not_found)?,
+        threads,
+        total,
+        cut,
+    })
+}
+
+/// Who opened a thread: the author of its first comment.
+fn opener(node: &ThreadNode) -> Option<&str> {
+    node.comments
+        .nodes
+        .first()
+        .and_then(|c| c.author.as_ref())
+        .map(|a| a.login.as_str())
+}
+
+/// Fetches the review threads of `pr` with `token`, following every page the
+/// options allow.
+pub async fn fetch_review_comments(
+    client: &GitHubClient,
+    token: &Credential,
+    pr: &PullRequestRef,
+    options: &FetchOptions,
+) -> Result<ReviewComments, GitHubError> {
+    let per_page = options.per_page.clamp(1, 100);
+    let max_comments = options.max_comments as usize;
+    let filter = ThreadFilter {
+        is_resolved: (!options.include_resolved).then_some(false),
+        is_outdated: (!options.include_outdated).then_some(false),
+        path: options.path.clone(),
+        author: options.author.clone(),
+    };
+    let scan = scan_threads(client, token, pr, options, &filter).await?;
+    let mut truncated_reason = scan.cut;
+    let mut threads: Vec<ReviewThread> = Vec::new();
+    // (index into `threads`, thread id, cursor) of threads with more comments.
+    let mut unfinished: Vec<(usize, String, String)> = Vec::new();
+    let mut filtered_out = 0;
+    let mut comment_count = 0usize;
+    for node in scan.threads {
+        if !filter.matches(
+            node.is_resolved,
+            node.is_outdated,
+            &node.path,
+            opener(&node),
+        ) {
+            filtered_out += 1;
+            continue;
+        }
+        if comment_count >= max_comments {
+            truncated_reason
+                .get_or_insert_with(|| format!("stopped at max_comments = {max_comments}"));
+            break;
+        }
+        let mut comments: Vec<ReviewComment> = node
+            .comments
+            .nodes
+            .into_iter()
+            .map(ReviewComment::from)
+            .collect();
+        let room = max_comments - comment_count;
+        let mut more = node.comments.page_info.has_next_page;
+        if comments.len() >= room {
+            if comments.len() > room || more {
+                truncated_reason
+                    .get_or_insert_with(|| format!("stopped at max_comments = {max_comments}"));
+            }
+            comments.truncate(room);
+            more = false;
+        }
+        comment_count += comments.len();
+        if more {
+            if let Some(cursor) = node.comments.page_info.end_cursor {
+                unfinished.push((threads.len(), node.id.clone(), cursor));
+            }
+        }
+        threads.push(ReviewThread {
+            id: node.id,
+            path: node.path,
+            line: node.line,
+            start_line: node.start_line,
+            original_line: node.original_line,
+            original_start_line: node.original_start_line,
+            diff_side: node.diff_side,
+            subject_type: node.subject_type,
+            is_resolved: node.is_resolved,
+            is_outdated: node.is_outdated,
+            resolved_by: node.resolved_by.map(|r| r.login),
+            comments,
+        });
     }
 
     // Long threads: page each to its end, several threads at once. The comment
@@ -333,11 +428,11 @@ pub async fn fetch_review_comments(
     }
 
     Ok(ReviewComments {
-        pr: summary.ok_or_else(not_found)?,
+        pr: scan.summary,
         threads,
         truncated: truncated_reason.is_some(),
         truncated_reason,
-        total_threads,
+        total_threads: scan.total,
         filtered_out_threads: filtered_out,
     })
 }
