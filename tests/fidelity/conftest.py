@@ -54,3 +54,13 @@ def alice():
 @pytest.fixture
 def bob():
     return _session("github_pat_bob")
+
+
+@pytest.fixture
+def carol():
+    return _session("ghp_carol")
+
+
+@pytest.fixture
+def dave():
+    return _session("ghp_dave")

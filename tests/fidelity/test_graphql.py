@@ -57,9 +57,12 @@ def a_thread_id(double, alice):
     return body["data"]["repository"]["pullRequest"]["reviewThreads"]["nodes"][0]["id"]
 
 
-def variables_for(operation, thread_id):
+def variables_for(operation, thread_id, review_id=None):
     """Values for an operation's variables: by name where known, else by type."""
-    by_name = {"owner": "acme", "name": "widgets", "number": 7, "id": thread_id, "body": "from fidelity"}
+    by_name = {"owner": "acme", "name": "widgets", "number": 7, "id": thread_id, "body": "from fidelity",
+               "path": "src/lib.rs", "line": 3, "startLine": 2, "side": "RIGHT", "startSide": "RIGHT"}
+    if review_id:
+        by_name["reviewId"] = review_id
     out = {}
     for var in operation.variable_definitions:
         name = var.variable.name.value
@@ -81,16 +84,56 @@ def variables_for(operation, thread_id):
     return out
 
 
+@pytest.fixture
+def pending_review(double, dave):
+    """Node id of a pending review of dave's on widgets#7, deleted afterwards."""
+    base = double + "/repos/acme/widgets/pulls/7/reviews"
+    r = dave.post(base, json={})
+    assert r.status_code == 200, r.text
+    yield r.json()["node_id"]
+    dave.delete(f"{base}/{r.json()['id']}")
+
+
+def _returns_something(value):
+    if isinstance(value, dict):
+        return any(_returns_something(v) for v in value.values())
+    return value is not None
+
+
 @pytest.mark.parametrize("doc", DOCUMENTS, ids=[d.name for d in DOCUMENTS])
-def test_document_runs_on_the_double_without_errors(double, alice, doc):
+def test_document_runs_on_the_double_without_errors(double, alice, dave, pending_review, doc):
+    """Every document executes without errors (mutations as a writer who is not the
+    author, on dave's pending review) and returns data."""
     tree = parse(doc.read_text())
     thread_id = a_thread_id(double, alice)
     for op in tree.definitions:
         if not isinstance(op, OperationDefinitionNode):
             continue
-        body = post(alice, double, doc.read_text(), variables_for(op, thread_id))
+        session = dave if op.operation.value == "mutation" else alice
+        body = post(session, double, doc.read_text(), variables_for(op, thread_id, pending_review))
         assert "errors" not in body, body["errors"]
-        assert body["data"], body
+        assert _returns_something(body["data"]), body
+
+
+def test_mutations_without_permission_are_forbidden(double, alice, bob):
+    thread_id = a_thread_id(double, alice)
+    for name, field in [("resolve_thread.graphql", "resolveReviewThread"),
+                        ("unresolve_thread.graphql", "unresolveReviewThread")]:
+        doc = (ROOT / "crates/github-review-mcp/src/github/graphql" / name).read_text()
+        body = post(bob, double, doc, {"threadId": thread_id})
+        assert body["data"] == {field: None}
+        assert body["errors"][0]["type"] == "FORBIDDEN"
+        assert body["errors"][0]["path"] == [field]
+
+
+def test_pending_comments_are_visible_only_to_their_author(double, alice, dave, pending_review):
+    doc = (ROOT / "crates/github-review-mcp/src/github/graphql/add_pending_comment.graphql").read_text()
+    body = post(dave, double, doc, {"reviewId": pending_review, "path": "src/lib.rs", "line": 4, "body": "mine"})
+    thread = body["data"]["addPullRequestReviewThread"]["thread"]["id"]
+    seen = post(alice, double, "query($id: ID!) { node(id: $id) { id } }", {"id": thread})
+    assert seen["data"]["node"] is None and seen["errors"][0]["type"] == "NOT_FOUND"
+    mine = post(dave, double, "query($id: ID!) { node(id: $id) { id } }", {"id": thread})
+    assert mine["data"]["node"]["id"] == thread
 
 
 def test_double_schema_is_a_subset_of_githubs(double, alice):

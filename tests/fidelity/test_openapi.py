@@ -19,6 +19,14 @@ GETS = [
     ("/repos/{owner}/{repo}/pulls/{pull_number}/comments", "/repos/acme/widgets/pulls/7/comments?per_page=100", "alice"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "/repos/acme/widgets/pulls/7/reviews?per_page=100", "alice"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/files", "/repos/acme/widgets/pulls/7/files", "alice"),
+    ("/repos/{owner}/{repo}/pulls", "/repos/acme/widgets/pulls?state=all&sort=updated&direction=desc", "bob"),
+    ("/repos/{owner}/{repo}/pulls", "/repos/acme/widgets/pulls?state=open&head=acme:feature-x&base=main", "bob"),
+    ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "/repos/acme/widgets/issues/7/comments", "bob"),
+    ("/repos/{owner}/{repo}/commits/{ref}/check-runs", "/repos/acme/widgets/commits/feature-x/check-runs", "bob"),
+    ("/repos/{owner}/{repo}/commits/{ref}/check-runs",
+     "/repos/acme/widgets/commits/6dcb09b5b57875f334f61aebed695e2e4193db5e/check-runs?filter=all", "bob"),
+    ("/repos/{owner}/{repo}/commits/{ref}/status", "/repos/acme/widgets/commits/feature-x/status", "bob"),
+    ("/repos/{owner}/{repo}/commits/{ref}/status", "/repos/acme/widgets/commits/fix/status", "alice"),
 ]
 
 
@@ -43,6 +51,8 @@ def test_get_bodies_match_openapi(double, request, spec_path, path, who):
         validate(body, response_schema(spec_path, "get", 200))
         if isinstance(body, list):
             assert body, "list endpoints return data for this seed"
+        if "check_runs" in body:
+            assert body["check_runs"], "check runs are seeded"
 
 
 def test_single_comment_matches_openapi(double, alice):
@@ -70,8 +80,100 @@ def test_write_endpoints_match_openapi(double, alice):
         response_schema("/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies", "post", 201),
     )
     r = alice.post(
-        double + "/repos/acme/widgets/pulls/9/reviews",
+        double + "/repos/acme/widgets/pulls/7/reviews",
         json={"event": "COMMENT", "body": "A note", "comments": [{"path": "src/lib.rs", "line": 2, "body": "here"}]},
     )
     assert r.status_code == 200, r.text
     validate(r.json(), response_schema("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "post", 200))
+
+
+REVIEWS = "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"
+REVIEW = REVIEWS + "/{review_id}"
+
+
+def test_pending_review_lifecycle_matches_openapi(double, dave, bob):
+    base = double + "/repos/acme/widgets/pulls/7/reviews"
+    r = dave.post(base, json={"body": "draft", "comments": [
+        {"path": "src/lib.rs", "start_line": 2, "line": 3, "side": "RIGHT", "start_side": "RIGHT", "body": "range"}]})
+    assert r.status_code == 200, r.text
+    pending = r.json()
+    validate(pending, response_schema(REVIEWS, "post", 200))
+    assert pending["state"] == "PENDING"
+    r = dave.get(f"{base}/{pending['id']}")
+    assert r.status_code == 200
+    validate(r.json(), response_schema(REVIEW, "get", 200))
+    r = dave.get(f"{base}/{pending['id']}/comments")
+    assert r.status_code == 200
+    assert [c["body"] for c in r.json()] == ["range"]
+    validate(r.json(), response_schema(REVIEW + "/comments", "get", 200))
+    assert bob.get(f"{base}/{pending['id']}").status_code == 404
+    r = dave.post(base, json={})
+    assert r.status_code == 422
+    validate(r.json(), response_schema(REVIEWS, "post", 422))
+    assert r.json()["errors"] == ["User can only have one pending review per pull request"]
+    r = dave.delete(f"{base}/{pending['id']}")
+    assert r.status_code == 200, r.text
+    validate(r.json(), response_schema(REVIEW, "delete", 200))
+
+    r = dave.post(base, json={"body": "again"})
+    pending = r.json()
+    r = dave.post(f"{base}/{pending['id']}/events", json={"event": "APPROVE", "body": "LGTM"})
+    assert r.status_code == 200, r.text
+    validate(r.json(), response_schema(REVIEW + "/events", "post", 200))
+    assert r.json()["state"] == "APPROVED"
+    r = dave.delete(f"{base}/{pending['id']}")
+    assert r.status_code == 422
+    validate(r.json(), response_schema(REVIEW, "delete", 422))
+    r = dave.post(f"{base}/{pending['id']}/events", json={"event": "COMMENT"})
+    assert r.status_code == 422
+    validate(r.json(), response_schema(REVIEW + "/events", "post", 422))
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"event": "REQUEST_CHANGES"}, "Body is required when using REQUEST_CHANGES for the event parameter"),
+    ({"event": "COMMENT", "body": "x", "comments": [{"path": "nope.rs", "line": 1, "body": "b"}]},
+     "Path could not be resolved"),
+    ({"event": "COMMENT", "body": "x", "comments": [{"path": "src/lib.rs", "line": 90, "body": "b"}]},
+     "pull_request_review_thread.line must be part of the diff"),
+])
+def test_review_validation_errors_match_openapi(double, dave, body, message):
+    r = dave.post(double + "/repos/acme/widgets/pulls/7/reviews", json=body)
+    assert r.status_code == 422, r.text
+    validate(r.json(), response_schema(REVIEWS, "post", 422))
+    assert r.json()["message"] == "Unprocessable Entity"
+    assert r.json()["errors"] == [message]
+
+
+def test_own_pull_cannot_be_approved(double, alice):
+    r = alice.post(double + "/repos/acme/widgets/pulls/7/reviews", json={"event": "APPROVE"})
+    assert r.status_code == 422
+    validate(r.json(), response_schema(REVIEWS, "post", 422))
+    assert r.json()["errors"] == ["Can not approve your own pull request"]
+
+
+def test_readers_get_403_matching_openapi(double, bob, carol):
+    r = bob.post(double + "/repos/acme/widgets/pulls/7/reviews", json={"event": "COMMENT", "body": "x"})
+    assert r.status_code == 403
+    validate(r.json(), response_schema(REVIEWS, "post", 403))
+    assert r.json()["message"] == "Resource not accessible by personal access token"
+    r = bob.post(double + "/repos/acme/widgets/issues/7/comments", json={"body": "x"})
+    assert r.status_code == 403
+    validate(r.json(), response_schema("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post", 403))
+    assert carol.post(double + "/repos/acme/widgets/issues/7/comments", json={"body": "x"}).status_code == 404
+
+
+def test_issue_comment_creation_matches_openapi(double, dave):
+    r = dave.post(double + "/repos/acme/widgets/issues/7/comments", json={"body": "Tomorrow"})
+    assert r.status_code == 201, r.text
+    validate(r.json(), response_schema("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post", 201))
+    r = dave.post(double + "/repos/acme/widgets/issues/7/comments", json={})
+    assert r.status_code == 422
+    validate(r.json(), response_schema("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post", 422))
+
+
+def test_pull_request_carries_review_requests(double, bob):
+    body = bob.get(double + "/repos/acme/widgets/pulls/7").json()
+    # dave is requested in the seed until he submits a review (other tests do).
+    assert {u["login"] for u in body["requested_reviewers"]} <= {"dave"}
+    assert body["requested_teams"][0]["slug"] == "core"
+    assert body["mergeable_state"] == "unstable"

@@ -59,6 +59,7 @@ async fn set_config(State(app): State<Arc<AppState>>, body: axum::body::Bytes) -
         app.limiter.reset_all();
     }
     app.fault_counter.store(0, Ordering::SeqCst);
+    app.cache.invalidate(0);
     Json(cfg.clone()).into_response()
 }
 

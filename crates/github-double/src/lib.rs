@@ -9,10 +9,12 @@
 //!
 //! Code map: `seed` (file format and generator) → `world` (indexed data) →
 //! `rest` and `graphql` (handlers) behind `server::gate` (auth, limits, faults,
-//! log); `control` serves `/_double/*`.
+//! log); `cache` keeps serialised answers per world generation (any write empties
+//! it); `control` serves `/_double/*`.
 
 #![recursion_limit = "512"]
 
+pub mod cache;
 pub mod control;
 pub mod faults;
 pub mod graphql;

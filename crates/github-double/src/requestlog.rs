@@ -18,6 +18,8 @@ pub struct LogEntry {
     pub status: u16,
     pub graphql_operation: Option<String>,
     pub if_none_match: bool,
+    /// Changes this request made to the data (0 for reads and refused writes).
+    pub writes: u32,
 }
 
 /// Keeps at most this many entries (oldest dropped first).
@@ -128,6 +130,7 @@ mod tests {
             status: 200,
             graphql_operation: None,
             if_none_match: false,
+            writes: 0,
         }
     }
 

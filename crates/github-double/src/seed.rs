@@ -45,6 +45,11 @@ pub struct SeedRepo {
     pub readers: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writers: Vec<String>,
+    /// Whether pull requests need an approving review (GraphQL `reviewDecision`
+    /// is null when false, as on GitHub without branch protection).
+    /// Absent means true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_review: Option<bool>,
     #[serde(default)]
     pub pulls: Vec<SeedPull>,
 }
@@ -98,6 +103,94 @@ pub struct SeedPull {
     pub reviews: Vec<SeedReview>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate: Option<GenerateSpec>,
+    /// Logins whose review is requested (`requested_reviewers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested_reviewers: Vec<String>,
+    /// Team slugs whose review is requested (`requested_teams`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested_teams: Vec<String>,
+    /// `mergeable`; defaults to true when open, null otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mergeable: Option<bool>,
+    /// `mergeable_state`; defaults to `draft`, `unstable` (a failing check or
+    /// status) or `clean`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mergeable_state: Option<String>,
+    /// Check runs on the head commit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<SeedCheck>,
+    /// Commit statuses on the head commit (newest last).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<SeedStatus>,
+    /// The conversation (`/issues/{n}/comments`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issue_comments: Vec<SeedIssueComment>,
+}
+
+/// A check run on a pull request's head commit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCheck {
+    pub name: String,
+    /// `queued`, `in_progress` or `completed` (default).
+    #[serde(default = "completed")]
+    pub status: String,
+    /// `success`, `failure`, `neutral`, `cancelled`, `skipped`, `timed_out`,
+    /// `action_required`; null unless completed (default `success` when completed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<SeedCheckOutput>,
+    /// App slug (default `github-actions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+}
+
+fn completed() -> String {
+    "completed".into()
+}
+
+/// `output` of a check run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCheckOutput {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// A commit status (the combined status lists the latest per `context`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedStatus {
+    pub context: String,
+    /// `error`, `failure`, `pending` or `success`.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+/// A comment in a pull request's conversation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedIssueComment {
+    pub author: String,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 /// A changed file of a pull request.

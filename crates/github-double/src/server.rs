@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
+use crate::cache::{CachedRest, RestKey};
 use crate::faults::Fault;
 use crate::ratelimit::{Bucket, Quota, Resource};
 use crate::requestlog::LogEntry;
@@ -197,7 +198,9 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
         status: 0,
         graphql_operation: None,
         if_none_match: if_none_match.is_some(),
+        writes: 0,
     };
+    let writes = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let is_graphql = req.uri().path() == "/graphql";
     let request_id = format!(
         "D0B1:{:04X}:{:06X}:{:06X}:{:08X}",
@@ -273,6 +276,8 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
                 api_base,
                 graphql_quota: None,
                 app: app.clone(),
+                writes: writes.clone(),
+                holes: None,
             };
             if token.is_some() && user.is_none() {
                 gh_error(StatusCode::UNAUTHORIZED, "Bad credentials", DOC_REST)
@@ -289,12 +294,32 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
                     r
                 } else {
                     let is_get = req.method() == Method::GET;
-                    req.extensions_mut().insert(ctx.clone());
-                    let r = next.run(req).await;
-                    let r = if is_get && r.status() == StatusCode::OK {
-                        with_etag(r, if_none_match.as_deref()).await
-                    } else {
-                        r
+                    let key = (is_get && counted).then(|| RestKey {
+                        user,
+                        base: ctx.api_base.clone(),
+                        uri: req
+                            .uri()
+                            .path_and_query()
+                            .map_or_else(String::new, |p| p.to_string()),
+                    });
+                    let hit = key
+                        .as_ref()
+                        .and_then(|k| app.cache.rest_get(world.generation, k));
+                    let r = match hit {
+                        Some(c) => cached_response(&c, if_none_match.as_deref()),
+                        None => {
+                            req.extensions_mut().insert(ctx.clone());
+                            let r = next.run(req).await;
+                            if is_get && r.status() == StatusCode::OK {
+                                let c = Arc::new(to_cached(r).await);
+                                if let Some(k) = key {
+                                    app.cache.rest_put(world.generation, k, c.clone());
+                                }
+                                cached_response(&c, if_none_match.as_deref())
+                            } else {
+                                r
+                            }
+                        }
                     };
                     let not_modified = r.status() == StatusCode::NOT_MODIFIED;
                     let quota = if counted && !not_modified {
@@ -329,6 +354,7 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
         }
     }
     entry.status = resp.status().as_u16();
+    entry.writes = writes.load(Ordering::Relaxed);
     app.log.record_time(started.elapsed().as_micros() as u64);
     app.log.push(entry);
     resp
@@ -372,13 +398,40 @@ async fn graphql_gate(
                 .unwrap_or_default();
             entry.graphql_operation = serde_json::from_slice::<serde_json::Value>(&bytes)
                 .ok()
-                .and_then(|v| v.get("operationName")?.as_str().map(str::to_string));
+                .and_then(|v| {
+                    v.get("operationName")
+                        .and_then(|n| n.as_str())
+                        .map(str::to_string)
+                        .or_else(|| operation_name(v.get("query")?.as_str()?))
+                });
             let req = Request::from_parts(parts, Body::from(bytes));
             let mut r = next.run(req).await;
             set_quota_headers(r.headers_mut(), &q, Resource::Graphql);
             r
         }
     }
+}
+
+/// The name of a document's first named operation (`query Name(...)`), when the
+/// request does not say `operationName`.
+fn operation_name(query: &str) -> Option<String> {
+    let text: String = query
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut words = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty());
+    while let Some(w) = words.next() {
+        if matches!(w, "query" | "mutation" | "subscription") {
+            return words.next().map(str::to_string);
+        }
+        if w != "fragment" {
+            return None;
+        }
+    }
+    None
 }
 
 fn rate_limited(world: &crate::world::World, user: Option<usize>) -> Response {
@@ -396,31 +449,56 @@ fn rate_limited(world: &crate::world::World, user: Option<usize>) -> Response {
     )
 }
 
-/// Adds a strong ETag to a 200 and turns it into a bodiless 304 when it matches.
-async fn with_etag(resp: Response, if_none_match: Option<&str>) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
+/// Buffers a 200 answer with its strong ETag for the cache.
+async fn to_cached(resp: Response) -> CachedRest {
+    let (parts, body) = resp.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
-    let etag = etag_of(&bytes);
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        parts.headers.insert(header::ETAG, v);
+    let etag = etag_of(&body);
+    let headers = parts
+        .headers
+        .iter()
+        .filter(|(k, _)| *k != header::CONTENT_LENGTH)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    CachedRest {
+        body,
+        etag,
+        headers,
     }
-    parts.headers.insert(
+}
+
+/// A 200 with ETag and cache headers, or a bodiless 304 when `If-None-Match` matches.
+fn cached_response(c: &CachedRest, if_none_match: Option<&str>) -> Response {
+    let not_modified = if_none_match.is_some_and(|inm| etag_matches(inm, &c.etag));
+    let mut r = if not_modified {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(Body::from(c.body.clone()));
+        for (k, v) in &c.headers {
+            r.headers_mut().insert(k.clone(), v.clone());
+        }
+        r
+    };
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&c.etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=60, s-maxage=60"),
     );
-    parts.headers.insert(
+    h.insert(
         header::VARY,
         HeaderValue::from_static("Accept, Authorization, Cookie"),
     );
-    if if_none_match.is_some_and(|inm| etag_matches(inm, &etag)) {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_TYPE);
-        parts.headers.remove(header::CONTENT_LENGTH);
-        return Response::from_parts(parts, Body::empty());
+    if not_modified {
+        h.remove(header::CONTENT_TYPE);
     }
-    Response::from_parts(parts, Body::from(bytes))
+    r
 }
 
 /// A running double.
@@ -472,6 +550,16 @@ mod tests {
         assert_eq!(bearer(&h).as_deref(), Some("xyz"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic xyz"));
         assert_eq!(bearer(&h), None);
+    }
+
+    #[test]
+    fn operation_names_come_from_the_document() {
+        assert_eq!(
+            operation_name("# c\nquery ReviewThreads($a: Int) { x }").as_deref(),
+            Some("ReviewThreads")
+        );
+        assert_eq!(operation_name("mutation M { x }").as_deref(), Some("M"));
+        assert_eq!(operation_name("{ viewer { login } }"), None);
     }
 
     #[test]

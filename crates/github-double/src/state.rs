@@ -1,7 +1,7 @@
 //! Shared state of a running double and the per-request context handlers receive.
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use sha2::{Digest, Sha256};
@@ -23,6 +23,7 @@ pub struct AppState {
     pub request_counter: AtomicU64,
     pub addr: SocketAddr,
     pub schema: GhSchema,
+    pub cache: crate::cache::ResponseCache,
 }
 
 impl AppState {
@@ -36,6 +37,7 @@ impl AppState {
             request_counter: AtomicU64::new(0),
             addr,
             schema: crate::graphql::schema(),
+            cache: crate::cache::ResponseCache::default(),
         })
     }
 
@@ -44,14 +46,28 @@ impl AppState {
         self.world.read().unwrap().clone()
     }
 
-    /// Applies a write: clones the world, lets `f` change it, swaps it in.
+    /// Applies a write: clones the world, lets `f` change it, swaps it in and
+    /// invalidates the response caches.
     pub fn update_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> (T, Arc<World>) {
+        match self.try_update_world(|w| Ok::<T, std::convert::Infallible>(f(w))) {
+            Ok(x) => x,
+            Err(e) => match e {},
+        }
+    }
+
+    /// Like `update_world`, but nothing changes when `f` fails.
+    pub fn try_update_world<T, E>(
+        &self,
+        f: impl FnOnce(&mut World) -> Result<T, E>,
+    ) -> Result<(T, Arc<World>), E> {
         let mut guard = self.world.write().unwrap();
         let mut w = (**guard).clone();
-        let out = f(&mut w);
+        let out = f(&mut w)?;
+        w.generation = guard.generation + 1;
         let w = Arc::new(w);
         *guard = w.clone();
-        (out, w)
+        self.cache.invalidate(w.generation);
+        Ok((out, w))
     }
 }
 
@@ -77,4 +93,21 @@ pub struct Ctx {
     /// GraphQL quota after this request was charged.
     pub graphql_quota: Option<Quota>,
     pub app: Arc<AppState>,
+    /// Writes this request made (recorded in the request log).
+    pub writes: Arc<AtomicU32>,
+    /// Set while executing GraphQL for the response cache: `rateLimit` fields
+    /// then write sentinels and count them.
+    pub holes: Option<Arc<crate::cache::HoleCounter>>,
+}
+
+impl Ctx {
+    /// A write on behalf of this request (see `AppState::try_update_world`).
+    pub fn write<T, E>(
+        &self,
+        f: impl FnOnce(&mut World) -> Result<T, E>,
+    ) -> Result<(T, Arc<World>), E> {
+        let out = self.app.try_update_world(f)?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
 }

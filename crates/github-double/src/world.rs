@@ -53,6 +53,8 @@ pub struct Repo {
     pub default_branch: String,
     pub readers: Vec<UserIx>,
     pub writers: Vec<UserIx>,
+    /// GraphQL `reviewDecision` is null when false.
+    pub requires_review: bool,
     pub pulls: Vec<Pull>,
     pub pull_by_number: HashMap<u64, usize>,
 }
@@ -86,6 +88,55 @@ pub struct Pull {
     pub reviews: Vec<Review>,
     /// Every comment as (thread, comment) index pairs, ordered by id.
     pub comment_order: Vec<(usize, usize)>,
+    pub requested_reviewers: Vec<UserIx>,
+    pub requested_teams: Vec<String>,
+    pub mergeable: Option<bool>,
+    pub mergeable_state: String,
+    pub checks: Vec<CheckRun>,
+    pub statuses: Vec<CommitStatus>,
+    pub issue_comments: Vec<IssueComment>,
+    /// (review id, author) of every PENDING review: visible only to its author.
+    pub pending: Vec<(u64, UserIx)>,
+}
+
+/// A check run on the head commit.
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub id: u64,
+    pub node_id: String,
+    pub name: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub details_url: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub text: Option<String>,
+    pub app: String,
+    pub started_at: u64,
+    pub completed_at: Option<u64>,
+}
+
+/// A commit status on the head commit.
+#[derive(Debug, Clone)]
+pub struct CommitStatus {
+    pub id: u64,
+    pub node_id: String,
+    pub context: String,
+    pub state: String,
+    pub description: Option<String>,
+    pub target_url: Option<String>,
+    pub created_at: u64,
+}
+
+/// A comment in the pull request's conversation.
+#[derive(Debug, Clone)]
+pub struct IssueComment {
+    pub id: u64,
+    pub node_id: String,
+    pub author: UserIx,
+    pub body: String,
+    pub created_at: u64,
+    pub updated_at: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +240,10 @@ pub struct World {
     pub nodes: HashMap<String, NodeRef>,
     pub next_comment_id: u64,
     pub next_review_id: u64,
+    pub next_issue_comment_id: u64,
+    pub next_thread_id: u64,
+    /// Bumped by every write; response caches are keyed by it.
+    pub generation: u64,
 }
 
 const FIRST_USER_ID: u64 = 1001;
@@ -198,6 +253,9 @@ const FIRST_PULL_ID: u64 = 1_900_000_001;
 const FIRST_COMMENT_ID: u64 = 2_500_000_001;
 const FIRST_REVIEW_ID: u64 = 3_100_000_001;
 const FIRST_THREAD_ID: u64 = 4_300_000_001;
+const FIRST_ISSUE_COMMENT_ID: u64 = 1_700_000_001;
+const FIRST_CHECK_RUN_ID: u64 = 5_100_000_001;
+const FIRST_STATUS_ID: u64 = 6_100_000_001;
 
 /// A GitHub-style global node id: `PREFIX_kwDO` + base64url of the database id.
 pub fn node_id(prefix: &str, id: u64) -> String {
@@ -237,6 +295,7 @@ impl World {
         let mut w = World {
             next_comment_id: FIRST_COMMENT_ID,
             next_review_id: FIRST_REVIEW_ID,
+            next_issue_comment_id: FIRST_ISSUE_COMMENT_ID,
             ..World::default()
         };
         let mut next_user_id = seed
@@ -299,6 +358,7 @@ impl World {
                 default_branch: sr.default_branch.clone(),
                 readers,
                 writers,
+                requires_review: sr.requires_review.unwrap_or(true),
                 pulls: vec![],
                 pull_by_number: HashMap::new(),
             };
@@ -375,7 +435,100 @@ impl World {
                         threads: vec![],
                         reviews: vec![],
                         comment_order: vec![],
+                        requested_reviewers: sp
+                            .requested_reviewers
+                            .iter()
+                            .map(|l| user(&mut w, l))
+                            .collect(),
+                        requested_teams: sp.requested_teams.clone(),
+                        mergeable: sp.mergeable.or((state == PullState::Open).then_some(true)),
+                        mergeable_state: String::new(),
+                        checks: vec![],
+                        statuses: vec![],
+                        issue_comments: vec![],
+                        pending: vec![],
                     };
+                let first_check = FIRST_CHECK_RUN_ID + (ri as u64) * 100_000 + pi as u64 * 1000;
+                for (check_id, c) in (first_check..).zip(&sp.checks) {
+                    let started_at = parse_time(&c.started_at, created_at)?;
+                    let done = c.status == "completed";
+                    let out = c.output.clone().unwrap_or_default();
+                    pull.checks.push(CheckRun {
+                        id: check_id,
+                        node_id: node_id("CR", check_id),
+                        name: c.name.clone(),
+                        status: c.status.clone(),
+                        conclusion: if done {
+                            Some(c.conclusion.clone().unwrap_or_else(|| "success".into()))
+                        } else {
+                            None
+                        },
+                        details_url: c.details_url.clone(),
+                        title: out.title,
+                        summary: out.summary,
+                        text: out.text,
+                        app: c.app.clone().unwrap_or_else(|| "github-actions".into()),
+                        started_at,
+                        completed_at: if done {
+                            Some(parse_time(&c.completed_at, started_at + 60)?)
+                        } else {
+                            None
+                        },
+                    });
+                }
+                let first_status = FIRST_STATUS_ID + (ri as u64) * 100_000 + pi as u64 * 1000;
+                for (status_id, st) in (first_status..).zip(&sp.statuses) {
+                    if !matches!(
+                        st.state.as_str(),
+                        "error" | "failure" | "pending" | "success"
+                    ) {
+                        return Err(SeedError::Invalid {
+                            field: "statuses.state",
+                            value: st.state.clone(),
+                        });
+                    }
+                    pull.statuses.push(CommitStatus {
+                        id: status_id,
+                        node_id: node_id("SC", status_id),
+                        context: st.context.clone(),
+                        state: st.state.clone(),
+                        description: st.description.clone(),
+                        target_url: st.target_url.clone(),
+                        created_at: parse_time(&st.created_at, created_at)?,
+                    });
+                }
+                pull.mergeable_state = sp.mergeable_state.clone().unwrap_or_else(|| {
+                    let failing = pull.checks.iter().any(|c| {
+                        matches!(
+                            c.conclusion.as_deref(),
+                            Some("failure" | "timed_out" | "cancelled" | "action_required")
+                        )
+                    }) || pull
+                        .statuses
+                        .iter()
+                        .any(|s| matches!(s.state.as_str(), "failure" | "error"));
+                    if sp.draft {
+                        "draft".into()
+                    } else if failing {
+                        "unstable".into()
+                    } else {
+                        "clean".into()
+                    }
+                });
+                for ic in &sp.issue_comments {
+                    let author = user(&mut w, &ic.author);
+                    let at = parse_time(&ic.created_at, created_at)?;
+                    let id = w.next_issue_comment_id;
+                    w.next_issue_comment_id += 1;
+                    pull.issue_comments.push(IssueComment {
+                        id,
+                        node_id: node_id("IC", id),
+                        author,
+                        body: ic.body.clone(),
+                        created_at: at,
+                        updated_at: at,
+                    });
+                }
                 for r in &sp.reviews {
                     let author = user(&mut w, &r.author);
                     let at = parse_time(&r.submitted_at, created_at)?;
@@ -473,7 +626,8 @@ impl World {
             w.repo_by_name.insert(key, ri);
             w.repos.push(repo);
         }
-        w.rebuild_nodes();
+        w.next_thread_id = thread_id;
+        w.reindex();
         Ok(w)
     }
 
@@ -505,15 +659,17 @@ impl World {
         ix
     }
 
-    /// Rebuilds the node-id index (after load or a write).
-    pub fn rebuild_nodes(&mut self) {
+    /// Rebuilds every derived index (node ids, comment ids, per-pull comment order
+    /// and pending reviews) after load or a structural write.
+    pub fn reindex(&mut self) {
         let mut nodes = HashMap::new();
+        let mut comment_by_id = HashMap::new();
         for (ui, u) in self.users.iter().enumerate() {
             nodes.insert(u.node_id.clone(), NodeRef::User(ui));
         }
-        for (ri, r) in self.repos.iter().enumerate() {
+        for (ri, r) in self.repos.iter_mut().enumerate() {
             nodes.insert(r.node_id.clone(), NodeRef::Repo(ri));
-            for (pi, p) in r.pulls.iter().enumerate() {
+            for (pi, p) in r.pulls.iter_mut().enumerate() {
                 nodes.insert(p.node_id.clone(), NodeRef::Pull(ri, pi));
                 for (vi, v) in p.reviews.iter().enumerate() {
                     nodes.insert(v.node_id.clone(), NodeRef::Review(ri, pi, vi));
@@ -528,11 +684,20 @@ impl World {
                             comment: ci,
                         };
                         nodes.insert(c.node_id.clone(), NodeRef::Comment(cref));
+                        comment_by_id.insert(c.id, cref);
                     }
                 }
+                p.rebuild_comment_order();
+                p.pending = p
+                    .reviews
+                    .iter()
+                    .filter(|v| v.state == "PENDING")
+                    .map(|v| (v.id, v.author))
+                    .collect();
             }
         }
         self.nodes = nodes;
+        self.comment_by_id = comment_by_id;
     }
 
     pub fn user_for_token(&self, token: &str) -> Option<UserIx> {
@@ -567,6 +732,82 @@ impl World {
 }
 
 impl Pull {
+    /// Whether `viewer` may see comments submitted with review `review_id`
+    /// (a PENDING review is visible only to its author).
+    pub fn review_visible(&self, review_id: u64, viewer: Option<UserIx>) -> bool {
+        self.pending.is_empty()
+            || !self
+                .pending
+                .iter()
+                .any(|&(id, author)| id == review_id && Some(author) != viewer)
+    }
+
+    pub fn comment_visible(&self, c: &Comment, viewer: Option<UserIx>) -> bool {
+        self.review_visible(c.review_id, viewer)
+    }
+
+    /// A thread is visible when its first comment is.
+    pub fn thread_visible(&self, t: &Thread, viewer: Option<UserIx>) -> bool {
+        t.comments
+            .first()
+            .is_none_or(|c| self.comment_visible(c, viewer))
+    }
+
+    /// Indices of the threads `viewer` may see; `None` means all of them.
+    pub fn visible_threads(&self, viewer: Option<UserIx>) -> Option<Vec<usize>> {
+        if self.pending.iter().all(|&(_, a)| Some(a) == viewer) {
+            return None;
+        }
+        Some(
+            (0..self.threads.len())
+                .filter(|&t| self.thread_visible(&self.threads[t], viewer))
+                .collect(),
+        )
+    }
+
+    /// Indices of a thread's comments `viewer` may see; `None` means all of them.
+    pub fn visible_comments(&self, t: usize, viewer: Option<UserIx>) -> Option<Vec<usize>> {
+        if self.pending.iter().all(|&(_, a)| Some(a) == viewer) {
+            return None;
+        }
+        let th = &self.threads[t];
+        Some(
+            (0..th.comments.len())
+                .filter(|&c| self.comment_visible(&th.comments[c], viewer))
+                .collect(),
+        )
+    }
+
+    /// The PENDING review of `user`, if any (index into `reviews`).
+    pub fn pending_review_of(&self, user: UserIx) -> Option<usize> {
+        self.reviews
+            .iter()
+            .position(|v| v.state == "PENDING" && v.author == user)
+    }
+
+    /// GraphQL `reviewDecision`: the latest approving or change-requesting review
+    /// of each reviewer counts (dismissed and pending ones do not).
+    pub fn review_decision(&self) -> &'static str {
+        let mut latest: HashMap<UserIx, &str> = HashMap::new();
+        let mut order: Vec<&Review> = self.reviews.iter().collect();
+        order.sort_by_key(|v| (v.submitted_at, v.id));
+        for v in order {
+            match v.state.as_str() {
+                "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED" => {
+                    latest.insert(v.author, v.state.as_str());
+                }
+                _ => {}
+            }
+        }
+        if latest.values().any(|s| *s == "CHANGES_REQUESTED") {
+            "CHANGES_REQUESTED"
+        } else if latest.values().any(|s| *s == "APPROVED") {
+            "APPROVED"
+        } else {
+            "REVIEW_REQUIRED"
+        }
+    }
+
     /// Recomputes the id-ordered list of all comments.
     pub fn rebuild_comment_order(&mut self) {
         let mut order: Vec<(u64, usize, usize)> = self
@@ -585,7 +826,7 @@ impl Pull {
     }
 }
 
-/// A review being submitted.
+/// A review being created.
 #[derive(Debug, Clone)]
 pub struct NewReview {
     pub author: UserIx,
@@ -595,7 +836,7 @@ pub struct NewReview {
     pub threads: Vec<NewThread>,
 }
 
-/// A new thread started by a submitted review.
+/// A new thread started by a review.
 #[derive(Debug, Clone)]
 pub struct NewThread {
     pub path: String,
@@ -606,7 +847,60 @@ pub struct NewThread {
     pub body: String,
 }
 
+/// Why a write was refused; the REST layer answers 422 (`NotFound`: 404) and
+/// GraphQL an error whose `type` is `kind()`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("Not Found")]
+    NotFound,
+}
+
+impl WriteError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WriteError::Unprocessable(_) => "UNPROCESSABLE",
+            WriteError::NotFound => "NOT_FOUND",
+        }
+    }
+}
+
+fn unprocessable(msg: &str) -> WriteError {
+    WriteError::Unprocessable(msg.to_string())
+}
+
+/// Line ranges a unified-diff patch covers: (old side, new side).
+fn patch_ranges(patch: &str) -> Vec<(std::ops::Range<u64>, std::ops::Range<u64>)> {
+    let parse = |s: &str| -> Option<std::ops::Range<u64>> {
+        let (start, len) = match s.split_once(',') {
+            Some((a, b)) => (a.parse::<u64>().ok()?, b.parse::<u64>().ok()?),
+            None => (s.parse::<u64>().ok()?, 1),
+        };
+        Some(start..start + len)
+    };
+    patch
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("@@ -")?;
+            let (old, rest) = rest.split_once(" +")?;
+            let new = rest.split_whitespace().next()?;
+            Some((parse(old)?, parse(new)?))
+        })
+        .collect()
+}
+
 impl World {
+    fn take_comment_id(&mut self) -> u64 {
+        loop {
+            let id = self.next_comment_id;
+            self.next_comment_id += 1;
+            if !self.comment_by_id.contains_key(&id) {
+                break id;
+            }
+        }
+    }
+
     fn new_comment(
         &mut self,
         author: UserIx,
@@ -615,13 +909,7 @@ impl World {
         review_id: u64,
         reply_to: Option<u64>,
     ) -> Comment {
-        let id = loop {
-            let id = self.next_comment_id;
-            self.next_comment_id += 1;
-            if !self.comment_by_id.contains_key(&id) {
-                break id;
-            }
-        };
+        let id = self.take_comment_id();
         Comment {
             id,
             node_id: node_id("PRRC", id),
@@ -653,22 +941,126 @@ impl World {
             state: state.into(),
             submitted_at: now,
         });
-        let vi = pull.reviews.len() - 1;
-        self.nodes
-            .insert(node_id("PRR", id), NodeRef::Review(ri, pi, vi));
-        vi
+        pull.reviews.len() - 1
     }
 
-    /// Appends a reply to the thread holding `to`; returns where it went.
+    /// Checks a new thread against the pull request's files and diff, with GitHub's
+    /// messages: the path must be a changed file and, when the file has a patch,
+    /// the lines must lie in one of its hunks on the given side.
+    pub fn validate_thread(&self, ri: usize, pi: usize, t: &NewThread) -> Result<(), WriteError> {
+        let pull = &self.repos[ri].pulls[pi];
+        let Some(file) = pull.files.iter().find(|f| f.filename == t.path) else {
+            return Err(unprocessable("Path could not be resolved"));
+        };
+        if t.body.trim().is_empty() {
+            return Err(unprocessable("Body can't be blank"));
+        }
+        // No line: a file-level thread.
+        let Some(line) = t.line else {
+            return Ok(());
+        };
+        if line == 0 {
+            return Err(unprocessable("Line could not be resolved"));
+        }
+        if let Some(start) = t.start_line {
+            if start >= line {
+                return Err(unprocessable(
+                    "pull_request_review_thread.start_line must precede the end line.",
+                ));
+            }
+        }
+        if let Some(patch) = &file.patch {
+            let ranges = patch_ranges(patch);
+            let covered = |side: Side, l: u64| {
+                ranges.iter().any(|(old, new)| match side {
+                    Side::Left => old.contains(&l),
+                    Side::Right => new.contains(&l),
+                })
+            };
+            if !ranges.is_empty() {
+                if !covered(t.side, line) {
+                    return Err(unprocessable(
+                        "pull_request_review_thread.line must be part of the diff",
+                    ));
+                }
+                if let Some(start) = t.start_line {
+                    if !covered(t.start_side.unwrap_or(t.side), start) {
+                        return Err(unprocessable(
+                            "pull_request_review_thread.start_line must be part of the same hunk as the line.",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a thread (its first comment belonging to review `vi`); returns its index.
+    fn push_thread(&mut self, ri: usize, pi: usize, vi: usize, nt: NewThread, now: u64) -> usize {
+        let tid = self.next_thread_id.max(FIRST_THREAD_ID);
+        self.next_thread_id = tid + 1;
+        let review = &self.repos[ri].pulls[pi].reviews[vi];
+        let (author, review_id) = (review.author, review.id);
+        let c = self.new_comment(author, nt.body, now, review_id, None);
+        let pull = &mut self.repos[ri].pulls[pi];
+        let hunk = pull
+            .files
+            .iter()
+            .find(|f| f.filename == nt.path)
+            .and_then(|f| f.patch.clone())
+            .unwrap_or_else(|| crate::seed::hunk(&nt.path, nt.line.unwrap_or(1), 4));
+        pull.threads.push(Thread {
+            id: tid,
+            node_id: node_id("PRRT", tid),
+            path: nt.path,
+            line: nt.line,
+            start_line: nt.start_line,
+            original_line: nt.line,
+            original_start_line: nt.start_line,
+            side: nt.side,
+            start_side: nt.start_line.map(|_| nt.start_side.unwrap_or(nt.side)),
+            file_level: nt.line.is_none(),
+            is_resolved: false,
+            is_outdated: false,
+            resolved_by: None,
+            diff_hunk: hunk,
+            comments: vec![c],
+        });
+        pull.updated_at = pull.updated_at.max(now);
+        pull.threads.len() - 1
+    }
+
+    /// Appends a reply to the thread holding `to` (in its own COMMENTED review, as
+    /// GitHub's REST reply does); refused while the author has a pending review.
     pub fn add_reply(
         &mut self,
         to: CommentRef,
         author: UserIx,
         body: String,
         now: u64,
-    ) -> CommentRef {
+    ) -> Result<CommentRef, WriteError> {
+        if self.repos[to.repo].pulls[to.pull]
+            .pending_review_of(author)
+            .is_some()
+        {
+            return Err(unprocessable(
+                "user_id can only have one pending review per pull request",
+            ));
+        }
         let vi = self.push_review(to.repo, to.pull, author, String::new(), "COMMENTED", now);
-        let review_id = self.repos[to.repo].pulls[to.pull].reviews[vi].id;
+        Ok(self.reply_in_review(to, vi, body, now))
+    }
+
+    /// Appends a reply belonging to review `vi` (pending or submitted).
+    pub fn reply_in_review(
+        &mut self,
+        to: CommentRef,
+        vi: usize,
+        body: String,
+        now: u64,
+    ) -> CommentRef {
+        let review = &self.repos[to.repo].pulls[to.pull].reviews[vi];
+        let (author, review_id) = (review.author, review.id);
         let first = self.thread_of(to).comments[0].id;
         let c = self.new_comment(author, body, now, review_id, Some(first));
         let pull = &mut self.repos[to.repo].pulls[to.pull];
@@ -677,82 +1069,206 @@ impl World {
             comment: thread.comments.len(),
             ..to
         };
-        self.comment_by_id.insert(c.id, cref);
-        self.nodes.insert(c.node_id.clone(), NodeRef::Comment(cref));
         thread.comments.push(c);
         pull.updated_at = pull.updated_at.max(now);
-        pull.rebuild_comment_order();
+        self.reindex();
         cref
     }
 
-    /// Submits a review with optional new threads; returns the review index.
-    pub fn add_review(&mut self, ri: usize, pi: usize, review: NewReview, now: u64) -> usize {
+    /// Creates a review (pending or submitted) with optional new threads, after
+    /// GitHub's validations; returns the review index.
+    pub fn add_review(
+        &mut self,
+        ri: usize,
+        pi: usize,
+        review: NewReview,
+        now: u64,
+    ) -> Result<usize, WriteError> {
         let NewReview {
             author,
             body,
             state,
             threads,
         } = review;
+        let pull = &self.repos[ri].pulls[pi];
+        if pull.pending_review_of(author).is_some() {
+            return Err(unprocessable(
+                "User can only have one pending review per pull request",
+            ));
+        }
+        check_own_pull(pull, author, state)?;
+        if matches!(state, "CHANGES_REQUESTED" | "COMMENTED")
+            && body.trim().is_empty()
+            && threads.is_empty()
+        {
+            return Err(unprocessable(&format!(
+                "Body is required when using {} for the event parameter",
+                if state == "COMMENTED" {
+                    "COMMENT"
+                } else {
+                    "REQUEST_CHANGES"
+                }
+            )));
+        }
+        for t in &threads {
+            self.validate_thread(ri, pi, t)?;
+        }
         let vi = self.push_review(ri, pi, author, body, state, now);
-        let review_id = self.repos[ri].pulls[pi].reviews[vi].id;
-        let first_thread = self
-            .repos
-            .iter()
-            .flat_map(|r| &r.pulls)
-            .flat_map(|p| &p.threads)
-            .map(|t| t.id + 1)
-            .max()
-            .unwrap_or(FIRST_THREAD_ID);
-        for (tid, nt) in (first_thread..).zip(threads) {
-            let c = self.new_comment(author, nt.body, now, review_id, None);
-            let pull = &mut self.repos[ri].pulls[pi];
-            let hunk = pull
-                .files
-                .iter()
-                .find(|f| f.filename == nt.path)
-                .and_then(|f| f.patch.clone())
-                .unwrap_or_else(|| crate::seed::hunk(&nt.path, nt.line.unwrap_or(1), 4));
-            let ti = pull.threads.len();
-            let cref = CommentRef {
-                repo: ri,
-                pull: pi,
-                thread: ti,
-                comment: 0,
-            };
-            self.comment_by_id.insert(c.id, cref);
-            self.nodes.insert(c.node_id.clone(), NodeRef::Comment(cref));
-            self.nodes
-                .insert(node_id("PRRT", tid), NodeRef::Thread(ri, pi, ti));
-            pull.threads.push(Thread {
-                id: tid,
-                node_id: node_id("PRRT", tid),
-                path: nt.path,
-                line: nt.line,
-                start_line: nt.start_line,
-                original_line: nt.line,
-                original_start_line: nt.start_line,
-                side: nt.side,
-                start_side: nt.start_side,
-                file_level: nt.line.is_none(),
-                is_resolved: false,
-                is_outdated: false,
-                resolved_by: None,
-                diff_hunk: hunk,
-                comments: vec![c],
-            });
+        for nt in threads {
+            self.push_thread(ri, pi, vi, nt, now);
+        }
+        if state != "PENDING" {
+            self.repos[ri].pulls[pi]
+                .requested_reviewers
+                .retain(|&u| u != author);
         }
         let pull = &mut self.repos[ri].pulls[pi];
         pull.updated_at = pull.updated_at.max(now);
-        pull.rebuild_comment_order();
-        vi
+        self.reindex();
+        Ok(vi)
     }
 
-    /// Marks a thread resolved (by `by`) or unresolved (`None`).
+    /// Adds a thread to a PENDING review of `author`; returns the thread index.
+    pub fn add_thread_to_pending(
+        &mut self,
+        ri: usize,
+        pi: usize,
+        vi: usize,
+        author: UserIx,
+        nt: NewThread,
+        now: u64,
+    ) -> Result<usize, WriteError> {
+        let v = &self.repos[ri].pulls[pi].reviews[vi];
+        if v.author != author {
+            return Err(WriteError::NotFound);
+        }
+        if v.state != "PENDING" {
+            return Err(unprocessable("Review has already been submitted."));
+        }
+        self.validate_thread(ri, pi, &nt)?;
+        let ti = self.push_thread(ri, pi, vi, nt, now);
+        self.reindex();
+        Ok(ti)
+    }
+
+    /// Submits `author`'s PENDING review `vi` with `state`.
+    pub fn submit_review(
+        &mut self,
+        ri: usize,
+        pi: usize,
+        vi: usize,
+        state: &'static str,
+        body: Option<String>,
+        now: u64,
+    ) -> Result<(), WriteError> {
+        let pull = &self.repos[ri].pulls[pi];
+        let v = &pull.reviews[vi];
+        if v.state != "PENDING" {
+            return Err(unprocessable("Can not submit a non-pending review"));
+        }
+        check_own_pull(pull, v.author, state)?;
+        let body = body.unwrap_or_else(|| v.body.clone());
+        let has_comments = pull
+            .threads
+            .iter()
+            .flat_map(|t| &t.comments)
+            .any(|c| c.review_id == v.id);
+        if state == "CHANGES_REQUESTED" && body.trim().is_empty() && !has_comments {
+            return Err(unprocessable(
+                "Body is required when using REQUEST_CHANGES for the event parameter",
+            ));
+        }
+        let author = v.author;
+        let review_id = v.id;
+        let pull = &mut self.repos[ri].pulls[pi];
+        let v = &mut pull.reviews[vi];
+        v.state = state.into();
+        v.body = body;
+        v.submitted_at = now;
+        for c in pull.threads.iter_mut().flat_map(|t| &mut t.comments) {
+            if c.review_id == review_id {
+                c.created_at = now;
+                c.updated_at = now;
+            }
+        }
+        pull.requested_reviewers.retain(|&u| u != author);
+        pull.updated_at = pull.updated_at.max(now);
+        self.reindex();
+        Ok(())
+    }
+
+    /// Deletes a PENDING review with its comments (and the threads they started).
+    pub fn delete_pending_review(
+        &mut self,
+        ri: usize,
+        pi: usize,
+        vi: usize,
+    ) -> Result<Review, WriteError> {
+        let pull = &mut self.repos[ri].pulls[pi];
+        if pull.reviews[vi].state != "PENDING" {
+            return Err(unprocessable(
+                "Can not delete a non-pending pull request review",
+            ));
+        }
+        let review = pull.reviews.remove(vi);
+        for t in &mut pull.threads {
+            t.comments.retain(|c| c.review_id != review.id);
+        }
+        pull.threads.retain(|t| !t.comments.is_empty());
+        self.reindex();
+        Ok(review)
+    }
+
+    /// Adds a comment to the pull request's conversation; returns its index.
+    pub fn add_issue_comment(
+        &mut self,
+        ri: usize,
+        pi: usize,
+        author: UserIx,
+        body: String,
+        now: u64,
+    ) -> usize {
+        let id = self.next_issue_comment_id.max(FIRST_ISSUE_COMMENT_ID);
+        self.next_issue_comment_id = id + 1;
+        let pull = &mut self.repos[ri].pulls[pi];
+        pull.issue_comments.push(IssueComment {
+            id,
+            node_id: node_id("IC", id),
+            author,
+            body,
+            created_at: now,
+            updated_at: now,
+        });
+        pull.updated_at = pull.updated_at.max(now);
+        pull.issue_comments.len() - 1
+    }
+
+    /// Marks a thread resolved (by `by`) or unresolved (`None`); idempotent: resolving
+    /// a resolved thread keeps who resolved it.
     pub fn set_resolved(&mut self, ri: usize, pi: usize, ti: usize, by: Option<UserIx>) {
         let t = &mut self.repos[ri].pulls[pi].threads[ti];
+        if by.is_some() && t.is_resolved {
+            return;
+        }
         t.is_resolved = by.is_some();
         t.resolved_by = by;
     }
+}
+
+/// The author of a pull request cannot approve it or request changes on it.
+fn check_own_pull(pull: &Pull, author: UserIx, state: &str) -> Result<(), WriteError> {
+    if pull.author == author {
+        match state {
+            "APPROVED" => return Err(unprocessable("Can not approve your own pull request")),
+            "CHANGES_REQUESTED" => {
+                return Err(unprocessable(
+                    "Can not request changes on your own pull request",
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -860,7 +1376,7 @@ mod tests {
         let first = w.repos[0].pulls[0].threads[1].comments[0].id;
         let to = w.comment_by_id[&first];
         let bob = w.user_by_login["bob"];
-        let cref = w.add_reply(to, bob, "ok".into(), 5);
+        let cref = w.add_reply(to, bob, "ok".into(), 5).unwrap();
         let c = w.comment(cref);
         assert_eq!((c.body.as_str(), c.reply_to), ("ok", Some(first)));
         assert_eq!(w.comment_by_id[&c.id], cref);

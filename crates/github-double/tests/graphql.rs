@@ -15,8 +15,8 @@ async fn thread_ids(d: &github_double::Running) -> Vec<(String, u64)> {
         let (status, body) = graphql(d, Some(ALICE), &doc, vars).await;
         assert_eq!(status, 200);
         assert!(body.get("errors").is_none(), "{body}");
-        let threads = &body["data"]["repository"]["pullRequest"]["reviewThreads"];
-        assert_eq!(threads["totalCount"], 41);
+        let threads = threads_page(&body);
+        assert_eq!(threads["totalCount"], 41, "{body}");
         for t in threads["nodes"].as_array().unwrap() {
             out.push((
                 t["id"].as_str().unwrap().to_string(),
@@ -52,7 +52,7 @@ async fn review_threads_document_pages_through_all_threads() {
     assert_eq!(pr["url"], "https://github.com/acme/secret/pull/7");
     assert_eq!(pr["author"]["login"], "alice");
     assert_eq!(pr["headRefName"], "feature-x");
-    let t0 = &pr["reviewThreads"]["nodes"][0];
+    let t0 = &threads_page(&body)["nodes"][0];
     assert_eq!(
         (t0["line"].as_u64(), t0["startLine"].as_u64()),
         (Some(12), Some(10))
@@ -195,8 +195,15 @@ async fn graphql_requires_a_token() {
 async fn connections_enforce_githubs_pagination_rules() {
     let d = start().await;
     let q = |args: &str| {
-        format!("{{ repository(owner: \"acme\", name: \"secret\") {{ pullRequest(number: 7) {{ reviewThreads{args} {{ totalCount }} }} }} }}")
+        format!("{{ repository(owner: \"acme\", name: \"secret\") {{ pullRequest(number: 7) {{ reviewThreads{args} {{ totalCount nodes {{ id }} }} }} }} }}")
     };
+    // Counting alone needs no bounds, as on GitHub (`comments { totalCount }`).
+    let count_only = "{ repository(owner: \"acme\", name: \"secret\") { pullRequest(number: 7) { reviewThreads { totalCount } } } }";
+    let (_, body) = graphql(&d, Some(ALICE), count_only, json!({})).await;
+    assert_eq!(
+        body["data"]["repository"]["pullRequest"]["reviewThreads"]["totalCount"], 41,
+        "{body}"
+    );
     let (_, body) = graphql(&d, Some(ALICE), &q(""), json!({})).await;
     assert_eq!(
         body["errors"][0]["message"],

@@ -400,9 +400,9 @@ async fn submitting_a_review_creates_it_with_its_state() {
             "{}/repos/acme/secret/pulls/7/reviews",
             d.base_url()
         ))
-        .bearer_auth(ALICE)
+        .bearer_auth(DAVE)
         .json(&serde_json::json!({"event": "APPROVE", "body": "LGTM",
-            "comments": [{"path": "src/new.rs", "line": 3, "body": "nice"}]}))
+            "comments": [{"path": "src/module_3.rs", "line": 9, "body": "nice"}]}))
         .send()
         .await
         .unwrap();

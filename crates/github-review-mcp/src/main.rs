@@ -87,10 +87,17 @@ fn main() -> ExitCode {
         shares: config.server_token_share.map(Shares::new),
         tenant_header: config.tenant_header,
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One user over stdio needs one thread; HTTP serves many on all cores.
+    let runtime = if http.is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
     };

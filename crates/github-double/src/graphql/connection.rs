@@ -35,6 +35,29 @@ pub struct Args {
     pub last: Option<i32>,
     pub after: Option<String>,
     pub before: Option<String>,
+    /// Neither `nodes` nor `edges` is selected: GitHub then allows leaving out
+    /// `first`/`last` (e.g. `comments { totalCount }`).
+    pub count_only: bool,
+}
+
+impl Args {
+    /// Arguments of the connection field being resolved in `c`.
+    pub fn new(
+        c: &async_graphql::Context<'_>,
+        first: Option<i32>,
+        last: Option<i32>,
+        after: Option<String>,
+        before: Option<String>,
+    ) -> Args {
+        let look = c.look_ahead();
+        Args {
+            first,
+            last,
+            after,
+            before,
+            count_only: !look.field("nodes").exists() && !look.field("edges").exists(),
+        }
+    }
 }
 
 /// GitHub's largest page.
@@ -68,6 +91,9 @@ pub fn window(
 ) -> async_graphql::Result<(std::ops::Range<usize>, PageInfo)> {
     let (first, last) = (a.first, a.last);
     match (first, last) {
+        (None, None) if a.count_only => {
+            return Ok((0..0, PageInfo::default()));
+        }
         (None, None) => {
             return Err(typed_error(
                 "MISSING_PAGINATION_BOUNDARIES",
@@ -220,6 +246,7 @@ mod tests {
             last,
             after: after.map(cursor),
             before: before.map(cursor),
+            count_only: false,
         }
     }
 
@@ -244,6 +271,11 @@ mod tests {
 
     #[test]
     fn github_rejects_missing_and_excessive_bounds() {
+        let counting = Args {
+            count_only: true,
+            ..Args::default()
+        };
+        assert_eq!(window(10, &counting, "comments").unwrap().0, 0..0);
         let e = window(10, &args(None, None, None, None), "reviewThreads").unwrap_err();
         assert_eq!(
             e.message,

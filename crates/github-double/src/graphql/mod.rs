@@ -5,6 +5,8 @@
 pub mod connection;
 pub mod types;
 
+use std::sync::Arc;
+
 use async_graphql::{
     Context, EmptySubscription, InputObject, Object, Result, Schema, SimpleObject, ID,
 };
@@ -13,14 +15,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::Value;
 
+use crate::cache::{HoleCounter, Template};
 use crate::ratelimit::{Bucket, Resource};
 use crate::server::json_headers;
 use crate::state::Ctx;
 use crate::time::now_epoch;
+use crate::world::{NewReview, NewThread, NodeRef, Side, UserIx, WriteError};
 use connection::typed_error;
 use types::{
-    ctx, node, null_with_error, Node, PullRequestReviewComment, PullRequestReviewThread, RateLimit,
-    Repository, User,
+    ctx, node, null_with_error, DiffSide, Node, PullRequestReviewComment, PullRequestReviewThread,
+    PullRequestReviewThreadSubjectType, RateLimit, Repository, User,
 };
 
 pub type GhSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -104,6 +108,7 @@ impl Query {
                 .peek(&bucket, Resource::Graphql, now_epoch())
         });
         Some(RateLimit {
+            holes: ctx.holes.clone(),
             quota,
             // Every query costs one point, dry runs included (GitHub's minimum).
             cost: dry_run.map_or(1, |_| 1),
@@ -149,35 +154,261 @@ pub struct AddPullRequestReviewThreadReplyPayload {
     pub comment: Option<PullRequestReviewComment>,
 }
 
+#[derive(InputObject)]
+pub struct AddPullRequestReviewThreadInput {
+    pub body: String,
+    pub client_mutation_id: Option<String>,
+    pub line: Option<i32>,
+    pub path: String,
+    pub pull_request_id: Option<ID>,
+    pub pull_request_review_id: Option<ID>,
+    /// Default RIGHT.
+    pub side: Option<DiffSide>,
+    pub start_line: Option<i32>,
+    /// Default RIGHT.
+    pub start_side: Option<DiffSide>,
+    /// Default LINE.
+    pub subject_type: Option<PullRequestReviewThreadSubjectType>,
+}
+
+#[derive(SimpleObject)]
+pub struct AddPullRequestReviewThreadPayload {
+    pub client_mutation_id: Option<String>,
+    pub thread: Option<PullRequestReviewThread>,
+}
+
 pub struct Mutation;
 
-/// Finds a thread the caller may write to.
-fn writable_thread(c: &Context<'_>, id: &str) -> Result<(usize, usize, usize, usize)> {
+fn not_found_id(id: &str) -> async_graphql::Error {
+    typed_error(
+        "NOT_FOUND",
+        format!("Could not resolve to a node with the global id of '{id}'"),
+    )
+}
+
+/// The caller if they may write to repository `r`; GitHub's `FORBIDDEN` otherwise.
+fn writer(c: &Context<'_>, r: usize, mutation: &str) -> Result<UserIx> {
     let ctx = ctx(c);
-    let not_found = || {
-        typed_error(
-            "NOT_FOUND",
-            format!("Could not resolve to a node with the global id of '{id}'"),
-        )
-    };
-    let Some(crate::world::NodeRef::Thread(r, p, t)) = ctx.world.nodes.get(id).copied() else {
-        return Err(not_found());
-    };
-    if !ctx.world.can_read(ctx.caller.user, r) {
-        return Err(not_found());
-    }
     match ctx.caller.user {
-        Some(u) if ctx.world.can_write(Some(u), r) => Ok((r, p, t, u)),
+        Some(u) if ctx.world.can_write(Some(u), r) => Ok(u),
         _ => Err(typed_error(
             "FORBIDDEN",
             format!(
-                "{} does not have the correct permissions to execute `ResolveReviewThread`",
+                "{} does not have the correct permissions to execute `{mutation}`",
                 ctx.caller
                     .user
                     .map(|u| ctx.world.users[u].login.clone())
                     .unwrap_or_default()
             ),
         )),
+    }
+}
+
+/// Finds a thread the caller may write to.
+fn writable_thread(
+    c: &Context<'_>,
+    id: &str,
+    mutation: &str,
+) -> Result<(usize, usize, usize, usize)> {
+    let ctx = ctx(c);
+    let Some(NodeRef::Thread(r, p, t)) = ctx.world.nodes.get(id).copied() else {
+        return Err(not_found_id(id));
+    };
+    let pull = &ctx.world.repos[r].pulls[p];
+    if !ctx.world.can_read(ctx.caller.user, r)
+        || !pull.thread_visible(&pull.threads[t], ctx.caller.user)
+    {
+        return Err(not_found_id(id));
+    }
+    let u = writer(c, r, mutation)?;
+    Ok((r, p, t, u))
+}
+
+fn write_error(e: WriteError) -> async_graphql::Error {
+    typed_error(e.kind(), e.to_string())
+}
+
+fn side(s: Option<DiffSide>) -> Side {
+    match s {
+        Some(DiffSide::Left) => Side::Left,
+        _ => Side::Right,
+    }
+}
+
+impl Mutation {
+    /// Marks a review thread as resolved.
+    async fn do_resolve_review_thread(
+        &self,
+        c: &Context<'_>,
+        input: ResolveReviewThreadInput,
+    ) -> Result<Option<ResolveReviewThreadPayload>> {
+        let (r, p, t, u) = writable_thread(c, &input.thread_id, "ResolveReviewThread")?;
+        let (_, w) = ctx(c)
+            .write(|w| {
+                w.set_resolved(r, p, t, Some(u));
+                Ok::<_, WriteError>(())
+            })
+            .map_err(write_error)?;
+        Ok(Some(ResolveReviewThreadPayload {
+            client_mutation_id: input.client_mutation_id,
+            thread: Some(PullRequestReviewThread { w, r, p, t }),
+        }))
+    }
+
+    /// Marks a review thread as unresolved.
+    async fn do_unresolve_review_thread(
+        &self,
+        c: &Context<'_>,
+        input: UnresolveReviewThreadInput,
+    ) -> Result<Option<UnresolveReviewThreadPayload>> {
+        let (r, p, t, _) = writable_thread(c, &input.thread_id, "UnresolveReviewThread")?;
+        let (_, w) = ctx(c)
+            .write(|w| {
+                w.set_resolved(r, p, t, None);
+                Ok::<_, WriteError>(())
+            })
+            .map_err(write_error)?;
+        Ok(Some(UnresolveReviewThreadPayload {
+            client_mutation_id: input.client_mutation_id,
+            thread: Some(PullRequestReviewThread { w, r, p, t }),
+        }))
+    }
+
+    /// Adds a reply to an existing Pull Request Review Thread. The reply joins the
+    /// given pending review, else the caller's pending review if they have one,
+    /// else it is submitted at once.
+    async fn do_add_pull_request_review_thread_reply(
+        &self,
+        c: &Context<'_>,
+        input: AddPullRequestReviewThreadReplyInput,
+    ) -> Result<Option<AddPullRequestReviewThreadReplyPayload>> {
+        let (r, p, t, u) = writable_thread(
+            c,
+            &input.pull_request_review_thread_id,
+            "AddPullRequestReviewThreadReply",
+        )?;
+        let world = &ctx(c).world;
+        let review = match &input.pull_request_review_id {
+            Some(id) => match world.nodes.get(id.as_str()) {
+                Some(&NodeRef::Review(rr, pp, v))
+                    if (rr, pp) == (r, p) && world.repos[r].pulls[p].reviews[v].author == u =>
+                {
+                    if world.repos[r].pulls[p].reviews[v].state != "PENDING" {
+                        return Err(typed_error(
+                            "UNPROCESSABLE",
+                            "Review has already been submitted.",
+                        ));
+                    }
+                    Some(v)
+                }
+                _ => return Err(not_found_id(id)),
+            },
+            None => world.repos[r].pulls[p].pending_review_of(u),
+        };
+        let to = crate::world::CommentRef {
+            repo: r,
+            pull: p,
+            thread: t,
+            comment: 0,
+        };
+        let now = now_epoch();
+        let (cref, w) = ctx(c)
+            .write(|w| match review {
+                Some(v) => Ok(w.reply_in_review(to, v, input.body, now)),
+                None => w.add_reply(to, u, input.body, now),
+            })
+            .map_err(write_error)?;
+        Ok(Some(AddPullRequestReviewThreadReplyPayload {
+            client_mutation_id: input.client_mutation_id,
+            comment: Some(PullRequestReviewComment { w, c: cref }),
+        }))
+    }
+
+    /// Adds a new thread to a pending review: `pullRequestReviewId` names the
+    /// caller's PENDING review; with `pullRequestId` instead, the caller's pending
+    /// review is used (created when missing).
+    async fn do_add_pull_request_review_thread(
+        &self,
+        c: &Context<'_>,
+        input: AddPullRequestReviewThreadInput,
+    ) -> Result<Option<AddPullRequestReviewThreadPayload>> {
+        let cx = ctx(c);
+        let world = &cx.world;
+        let visible = |r: usize| world.can_read(cx.caller.user, r);
+        enum Target {
+            Review(usize, usize, usize),
+            Pull(usize, usize),
+        }
+        let target = match (&input.pull_request_review_id, &input.pull_request_id) {
+            (Some(id), _) => match world.nodes.get(id.as_str()) {
+                Some(&NodeRef::Review(r, p, v))
+                    if visible(r)
+                        && world.repos[r].pulls[p].review_visible(
+                            world.repos[r].pulls[p].reviews[v].id,
+                            cx.caller.user,
+                        ) =>
+                {
+                    Target::Review(r, p, v)
+                }
+                _ => return Err(not_found_id(id)),
+            },
+            (None, Some(id)) => match world.nodes.get(id.as_str()) {
+                Some(&NodeRef::Pull(r, p)) if visible(r) => Target::Pull(r, p),
+                _ => return Err(not_found_id(id)),
+            },
+            (None, None) => {
+                return Err(typed_error(
+                    "UNPROCESSABLE",
+                    "A pull request review ID or pull request ID must be provided.",
+                ))
+            }
+        };
+        let (Target::Review(r, p, _) | Target::Pull(r, p)) = target;
+        let u = writer(c, r, "AddPullRequestReviewThread")?;
+        let file_level = input.subject_type == Some(PullRequestReviewThreadSubjectType::File);
+        let nt = NewThread {
+            path: input.path,
+            line: if file_level {
+                None
+            } else {
+                Some(input.line.map_or(0, |l| l.max(0) as u64))
+            },
+            start_line: if file_level {
+                None
+            } else {
+                input.start_line.map(|l| l.max(0) as u64)
+            },
+            side: side(input.side),
+            start_side: input.start_line.map(|_| side(input.start_side)),
+            body: input.body,
+        };
+        let now = now_epoch();
+        let (ti, w) = cx
+            .write(|w| {
+                let v = match target {
+                    Target::Review(_, _, v) => v,
+                    Target::Pull(..) => match w.repos[r].pulls[p].pending_review_of(u) {
+                        Some(v) => v,
+                        None => w.add_review(
+                            r,
+                            p,
+                            NewReview {
+                                author: u,
+                                body: String::new(),
+                                state: "PENDING",
+                                threads: vec![],
+                            },
+                            now,
+                        )?,
+                    },
+                };
+                w.add_thread_to_pending(r, p, v, u, nt, now)
+            })
+            .map_err(write_error)?;
+        Ok(Some(AddPullRequestReviewThreadPayload {
+            client_mutation_id: input.client_mutation_id,
+            thread: Some(PullRequestReviewThread { w, r, p, t: ti }),
+        }))
     }
 }
 
@@ -189,14 +420,11 @@ impl Mutation {
         c: &Context<'_>,
         input: ResolveReviewThreadInput,
     ) -> Result<Option<ResolveReviewThreadPayload>> {
-        let (r, p, t, u) = writable_thread(c, &input.thread_id)?;
-        let (_, w) = ctx(c)
-            .app
-            .update_world(|w| w.set_resolved(r, p, t, Some(u)));
-        Ok(Some(ResolveReviewThreadPayload {
-            client_mutation_id: input.client_mutation_id,
-            thread: Some(PullRequestReviewThread { w, r, p, t }),
-        }))
+        // A refused mutation answers `{"data": {"field": null}, "errors": [...]}`.
+        match self.do_resolve_review_thread(c, input).await {
+            Ok(p) => Ok(p),
+            Err(e) => null_with_error(c, e),
+        }
     }
 
     /// Marks a review thread as unresolved.
@@ -205,12 +433,11 @@ impl Mutation {
         c: &Context<'_>,
         input: UnresolveReviewThreadInput,
     ) -> Result<Option<UnresolveReviewThreadPayload>> {
-        let (r, p, t, _) = writable_thread(c, &input.thread_id)?;
-        let (_, w) = ctx(c).app.update_world(|w| w.set_resolved(r, p, t, None));
-        Ok(Some(UnresolveReviewThreadPayload {
-            client_mutation_id: input.client_mutation_id,
-            thread: Some(PullRequestReviewThread { w, r, p, t }),
-        }))
+        // A refused mutation answers `{"data": {"field": null}, "errors": [...]}`.
+        match self.do_unresolve_review_thread(c, input).await {
+            Ok(p) => Ok(p),
+            Err(e) => null_with_error(c, e),
+        }
     }
 
     /// Adds a reply to an existing Pull Request Review Thread.
@@ -219,20 +446,24 @@ impl Mutation {
         c: &Context<'_>,
         input: AddPullRequestReviewThreadReplyInput,
     ) -> Result<Option<AddPullRequestReviewThreadReplyPayload>> {
-        let (r, p, t, u) = writable_thread(c, &input.pull_request_review_thread_id)?;
-        let to = crate::world::CommentRef {
-            repo: r,
-            pull: p,
-            thread: t,
-            comment: 0,
-        };
-        let (cref, w) = ctx(c)
-            .app
-            .update_world(|w| w.add_reply(to, u, input.body, now_epoch()));
-        Ok(Some(AddPullRequestReviewThreadReplyPayload {
-            client_mutation_id: input.client_mutation_id,
-            comment: Some(PullRequestReviewComment { w, c: cref }),
-        }))
+        // A refused mutation answers `{"data": {"field": null}, "errors": [...]}`.
+        match self.do_add_pull_request_review_thread_reply(c, input).await {
+            Ok(p) => Ok(p),
+            Err(e) => null_with_error(c, e),
+        }
+    }
+
+    /// Adds a new thread to a pending Pull Request Review.
+    async fn add_pull_request_review_thread(
+        &self,
+        c: &Context<'_>,
+        input: AddPullRequestReviewThreadInput,
+    ) -> Result<Option<AddPullRequestReviewThreadPayload>> {
+        // A refused mutation answers `{"data": {"field": null}, "errors": [...]}`.
+        match self.do_add_pull_request_review_thread(c, input).await {
+            Ok(p) => Ok(p),
+            Err(e) => null_with_error(c, e),
+        }
     }
 }
 
@@ -262,9 +493,81 @@ pub fn githubify_errors(mut v: Value) -> Value {
     v
 }
 
-/// `POST /graphql`.
+/// Puts the operation's variable defaults (`$withTail: Boolean = false`) into the
+/// request where the caller sent none: async-graphql evaluates `@include`/`@skip`
+/// on the raw variables, so without this a defaulted `@include(if: $x)` would drop
+/// the field (GitHub applies the default).
+fn fill_variable_defaults(req: &mut async_graphql::Request) {
+    if !req.query.contains('=') {
+        return;
+    }
+    let Ok(doc) = async_graphql::parser::parse_query(&req.query) else {
+        return;
+    };
+    for (name, op) in doc.operations.iter() {
+        if req
+            .operation_name
+            .as_deref()
+            .is_some_and(|wanted| name.is_some_and(|n| n.as_str() != wanted))
+        {
+            continue;
+        }
+        for vd in &op.node.variable_definitions {
+            if let Some(default) = &vd.node.default_value {
+                req.variables
+                    .entry(vd.node.name.node.clone())
+                    .or_insert_with(|| default.node.clone());
+            }
+        }
+    }
+}
+
+/// Executes a request; `holes` puts `rateLimit` sentinels in for a cache template.
+async fn execute(
+    ctx: &Ctx,
+    req: async_graphql::Request,
+    holes: Option<Arc<HoleCounter>>,
+) -> Vec<u8> {
+    let ctx = Ctx {
+        holes,
+        ..ctx.clone()
+    };
+    let schema = ctx.app.schema.clone();
+    let resp = schema.execute(req.data(ctx)).await;
+    // Serialise straight to bytes; only error responses need reshaping.
+    if resp.errors.is_empty() {
+        serde_json::to_vec(&resp).unwrap_or_default()
+    } else {
+        let v = githubify_errors(serde_json::to_value(&resp).unwrap_or(Value::Null));
+        serde_json::to_vec(&v).unwrap_or_default()
+    }
+}
+
+/// `POST /graphql`: answers from the response cache when the same caller sent the
+/// same body since the last write; otherwise executes (and fills the cache).
 pub async fn handler(Extension(ctx): Extension<Ctx>, body: axum::body::Bytes) -> Response {
-    let req: async_graphql::Request = match serde_json::from_slice(&body) {
+    let quota = ctx.graphql_quota.unwrap_or_else(|| {
+        let bucket = ctx
+            .caller
+            .token
+            .clone()
+            .map_or(Bucket::Anonymous, Bucket::Token);
+        ctx.app
+            .limiter
+            .peek(&bucket, Resource::Graphql, now_epoch())
+    });
+    let generation = ctx.world.generation;
+    let user = ctx.caller.user;
+    if let Some(t) = ctx.app.cache.graphql_get(generation, user, &body) {
+        return (StatusCode::OK, json_headers(), t.render(&quota)).into_response();
+    }
+    let parse = || {
+        serde_json::from_slice::<async_graphql::Request>(&body).map(|mut r| {
+            fill_variable_defaults(&mut r);
+            r
+        })
+    };
+    let req = match parse() {
         Ok(r) => r,
         Err(e) => {
             let body =
@@ -272,16 +575,27 @@ pub async fn handler(Extension(ctx): Extension<Ctx>, body: axum::body::Bytes) ->
             return (StatusCode::BAD_REQUEST, json_headers(), body.to_string()).into_response();
         }
     };
-    let schema = ctx.app.schema.clone();
-    let resp = schema.execute(req.data(ctx)).await;
-    // Serialise straight to bytes; only error responses need reshaping.
-    let body = if resp.errors.is_empty() {
-        serde_json::to_vec(&resp).unwrap_or_default()
-    } else {
-        let v = githubify_errors(serde_json::to_value(&resp).unwrap_or(Value::Null));
-        serde_json::to_vec(&v).unwrap_or_default()
+    let holes = Arc::new(HoleCounter::default());
+    let out = execute(&ctx, req, Some(holes.clone())).await;
+    let out_copy = out.clone();
+    let wrote = ctx.writes.load(std::sync::atomic::Ordering::Relaxed) > 0;
+    let out = match Template::new(out, &holes) {
+        Some(t) => {
+            let t = Arc::new(t);
+            if !wrote {
+                ctx.app.cache.graphql_put(generation, user, body, t.clone());
+            }
+            t.render(&quota)
+        }
+        // A sentinel showed up in user data: execute again with real values.
+        // (Mutations never get here: they do not read `rateLimit` twice.)
+        None => match parse() {
+            Ok(req) if !wrote => execute(&ctx, req, None).await.into(),
+            // A mutation cannot run twice: fill every sentinel found.
+            _ => Template::forced(out_copy).render(&quota),
+        },
     };
-    (StatusCode::OK, json_headers(), body).into_response()
+    (StatusCode::OK, json_headers(), out).into_response()
 }
 
 #[cfg(test)]

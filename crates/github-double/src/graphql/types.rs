@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, Interface, Object, Result, Scalar, ScalarType, Value, ID};
 
 use super::connection::{connection, typed_error, Args};
+use crate::cache::{Hole, HoleCounter};
 use crate::state::Ctx;
 use crate::time::rfc3339;
 use crate::world::{CommentRef, NodeRef, PullState, Side, UserIx, World};
@@ -87,6 +88,13 @@ pub enum PullRequestReviewThreadSubjectType {
 pub enum PullRequestReviewCommentState {
     Pending,
     Submitted,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PullRequestReviewDecision {
+    Approved,
+    ChangesRequested,
+    ReviewRequired,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -303,6 +311,7 @@ impl Repository {
     #[allow(clippy::too_many_arguments)]
     async fn pull_requests(
         &self,
+        c: &Context<'_>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
@@ -322,12 +331,7 @@ impl Repository {
                     && base_ref_name.as_ref().is_none_or(|b| &p.base == b)
             })
             .collect();
-        let args = Args {
-            first,
-            last,
-            after,
-            before,
-        };
+        let args = Args::new(c, first, last, after, before);
         PullRequestConnection::build(picked.len(), &args, "pullRequests", |i| PullRequest {
             w: self.w.clone(),
             r: self.r,
@@ -448,32 +452,40 @@ impl PullRequest {
     }
     async fn review_threads(
         &self,
+        c: &Context<'_>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<PullRequestReviewThreadConnection> {
-        let args = Args {
-            first,
-            last,
-            after,
-            before,
-        };
-        PullRequestReviewThreadConnection::build(
-            self.pull().threads.len(),
-            &args,
-            "reviewThreads",
-            |t| PullRequestReviewThread {
+        let args = Args::new(c, first, last, after, before);
+        let pull = self.pull();
+        let visible = pull.visible_threads(ctx(c).caller.user);
+        let total = visible.as_ref().map_or(pull.threads.len(), Vec::len);
+        PullRequestReviewThreadConnection::build(total, &args, "reviewThreads", |i| {
+            PullRequestReviewThread {
                 w: self.w.clone(),
                 r: self.r,
                 p: self.p,
-                t,
-            },
-        )
+                t: visible.as_ref().map_or(i, |v| v[i]),
+            }
+        })
+    }
+    /// The current status of this pull request with respect to code review.
+    async fn review_decision(&self) -> Option<PullRequestReviewDecision> {
+        if !self.w.repos[self.r].requires_review {
+            return None;
+        }
+        Some(match self.pull().review_decision() {
+            "APPROVED" => PullRequestReviewDecision::Approved,
+            "CHANGES_REQUESTED" => PullRequestReviewDecision::ChangesRequested,
+            _ => PullRequestReviewDecision::ReviewRequired,
+        })
     }
     #[allow(clippy::too_many_arguments)]
     async fn reviews(
         &self,
+        c: &Context<'_>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
@@ -482,23 +494,20 @@ impl PullRequest {
         states: Option<Vec<PullRequestReviewState>>,
     ) -> Result<Option<PullRequestReviewConnection>> {
         let pull = self.pull();
+        let viewer = ctx(c).caller.user;
         let picked: Vec<usize> = (0..pull.reviews.len())
             .filter(|&i| {
                 let rv = &pull.reviews[i];
-                author
-                    .as_ref()
-                    .is_none_or(|a| self.w.users[rv.author].login.eq_ignore_ascii_case(a))
+                pull.review_visible(rv.id, viewer)
+                    && author
+                        .as_ref()
+                        .is_none_or(|a| self.w.users[rv.author].login.eq_ignore_ascii_case(a))
                     && states
                         .as_ref()
                         .is_none_or(|s| s.contains(&review_state(&rv.state)))
             })
             .collect();
-        let args = Args {
-            first,
-            last,
-            after,
-            before,
-        };
+        let args = Args::new(c, first, last, after, before);
         PullRequestReviewConnection::build(picked.len(), &args, "reviews", |i| PullRequestReview {
             w: self.w.clone(),
             r: self.r,
@@ -606,6 +615,7 @@ impl PullRequestReviewThread {
     }
     async fn comments(
         &self,
+        c: &Context<'_>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
@@ -613,13 +623,12 @@ impl PullRequestReviewThread {
         skip: Option<i32>,
     ) -> Result<PullRequestReviewCommentConnection> {
         let skip = skip.unwrap_or(0).max(0) as usize;
-        let total = self.thread().comments.len();
-        let args = Args {
-            first,
-            last,
-            after,
-            before,
-        };
+        let pull = &self.w.repos[self.r].pulls[self.p];
+        let visible = pull.visible_comments(self.t, ctx(c).caller.user);
+        let total = visible
+            .as_ref()
+            .map_or(self.thread().comments.len(), Vec::len);
+        let args = Args::new(c, first, last, after, before);
         let mut conn = PullRequestReviewCommentConnection::build(
             total.saturating_sub(skip),
             &args,
@@ -630,7 +639,7 @@ impl PullRequestReviewThread {
                     repo: self.r,
                     pull: self.p,
                     thread: self.t,
-                    comment: i + skip,
+                    comment: visible.as_ref().map_or(i + skip, |v| v[i + skip]),
                 },
             },
         )?;
@@ -652,6 +661,11 @@ impl PullRequestReviewComment {
     }
     fn thread(&self) -> &crate::world::Thread {
         self.w.thread_of(self.c)
+    }
+    fn pending(&self) -> bool {
+        let pull = &self.w.repos[self.c.repo].pulls[self.c.pull];
+        let id = self.comment().review_id;
+        pull.pending.iter().any(|&(r, _)| r == id)
     }
 }
 
@@ -698,7 +712,7 @@ impl PullRequestReviewComment {
         time(self.comment().updated_at)
     }
     async fn published_at(&self) -> Option<DateTime> {
-        Some(time(self.comment().created_at))
+        (!self.pending()).then(|| time(self.comment().created_at))
     }
     async fn last_edited_at(&self) -> Option<DateTime> {
         None
@@ -734,7 +748,11 @@ impl PullRequestReviewComment {
         self.thread().original_start_line.map(|l| l as i32)
     }
     async fn state(&self) -> PullRequestReviewCommentState {
-        PullRequestReviewCommentState::Submitted
+        if self.pending() {
+            PullRequestReviewCommentState::Pending
+        } else {
+            PullRequestReviewCommentState::Submitted
+        }
     }
     async fn subject_type(&self) -> PullRequestReviewThreadSubjectType {
         if self.thread().file_level {
@@ -855,6 +873,7 @@ impl PullRequestReview {
     }
     async fn comments(
         &self,
+        c: &Context<'_>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
@@ -868,12 +887,7 @@ impl PullRequestReview {
             .copied()
             .filter(|&(t, c)| pull.threads[t].comments[c].review_id == id)
             .collect();
-        let args = Args {
-            first,
-            last,
-            after,
-            before,
-        };
+        let args = Args::new(c, first, last, after, before);
         PullRequestReviewCommentConnection::build(picked.len(), &args, "comments", |i| {
             PullRequestReviewComment {
                 w: self.w.clone(),
@@ -888,10 +902,24 @@ impl PullRequestReview {
     }
 }
 
-/// `RateLimit`.
+/// `RateLimit`. With `holes` (response-cache template mode) the per-request
+/// values are sentinels the cache fills in for each request.
 pub struct RateLimit {
     pub quota: crate::ratelimit::Quota,
     pub cost: i32,
+    pub holes: Option<Arc<HoleCounter>>,
+}
+
+impl RateLimit {
+    fn int(&self, h: Hole, real: u64) -> i32 {
+        match &self.holes {
+            Some(c) => {
+                c.hit(h);
+                h.sentinel_int()
+            }
+            None => real as i32,
+        }
+    }
 }
 
 #[Object]
@@ -900,16 +928,22 @@ impl RateLimit {
         self.cost
     }
     async fn limit(&self) -> i32 {
-        self.quota.limit as i32
+        self.int(Hole::Limit, self.quota.limit)
     }
     async fn remaining(&self) -> i32 {
-        self.quota.remaining() as i32
+        self.int(Hole::Remaining, self.quota.remaining())
     }
     async fn used(&self) -> i32 {
-        self.quota.used as i32
+        self.int(Hole::Used, self.quota.used)
     }
     async fn reset_at(&self) -> DateTime {
-        time(self.quota.reset)
+        match &self.holes {
+            Some(c) => {
+                c.hit(Hole::ResetAt);
+                DateTime(Hole::RESET_AT_VALUE.to_string())
+            }
+            None => time(self.quota.reset),
+        }
     }
     async fn node_count(&self) -> i32 {
         1
@@ -934,6 +968,24 @@ pub fn node(w: &Arc<World>, viewer: Option<UserIx>, id: &str) -> Result<Node> {
         NodeRef::Comment(c) => Some(c.repo),
     };
     if repo.is_some_and(|r| !w.can_read(viewer, r)) {
+        return Err(not_found());
+    }
+    let hidden = match r {
+        NodeRef::Thread(r, p, t) => {
+            let pull = &w.repos[r].pulls[p];
+            !pull.thread_visible(&pull.threads[t], viewer)
+        }
+        NodeRef::Comment(c) => {
+            let pull = &w.repos[c.repo].pulls[c.pull];
+            !pull.comment_visible(w.comment(c), viewer)
+        }
+        NodeRef::Review(r, p, v) => {
+            let pull = &w.repos[r].pulls[p];
+            !pull.review_visible(pull.reviews[v].id, viewer)
+        }
+        _ => false,
+    };
+    if hidden {
         return Err(not_found());
     }
     let w = w.clone();

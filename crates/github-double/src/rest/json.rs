@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use crate::time::rfc3339;
 use crate::world::{
-    Comment, CommentRef, File, Pull, PullState, Repo, Review, Thread, UserIx, World,
+    CheckRun, Comment, CommentRef, CommitStatus, File, IssueComment, Pull, PullState, Repo, Review,
+    Thread, UserIx, World,
 };
 
 const WEB: &str = "https://github.com";
@@ -13,10 +14,14 @@ const WEB: &str = "https://github.com";
 /// `simple-user`.
 pub fn simple_user(w: &World, base: &str, u: UserIx) -> Value {
     let u = &w.users[u];
-    let l = &u.login;
+    user_object(base, &u.login, u.id, &u.node_id, "User")
+}
+
+/// A `simple-user`-shaped object for any account.
+fn user_object(base: &str, l: &str, id: u64, node_id: &str, kind: &str) -> Value {
     json!({
-        "login": l, "id": u.id, "node_id": u.node_id,
-        "avatar_url": format!("https://avatars.githubusercontent.com/u/{}?v=4", u.id),
+        "login": l, "id": id, "node_id": node_id,
+        "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
         "gravatar_id": "",
         "url": format!("{base}/users/{l}"),
         "html_url": format!("{WEB}/{l}"),
@@ -29,7 +34,7 @@ pub fn simple_user(w: &World, base: &str, u: UserIx) -> Value {
         "repos_url": format!("{base}/users/{l}/repos"),
         "events_url": format!("{base}/users/{l}/events{{/privacy}}"),
         "received_events_url": format!("{base}/users/{l}/received_events"),
-        "type": "User",
+        "type": kind,
         "user_view_type": "public",
         "site_admin": false,
     })
@@ -192,7 +197,9 @@ pub fn pull(
         "created_at": rfc3339(p.created_at), "updated_at": rfc3339(p.updated_at),
         "closed_at": closed_at, "merged_at": if merged { closed_at.clone() } else { None },
         "merge_commit_sha": if merged { Some(crate::world::fake_sha(&format!("{f}#{n}:merge"))) } else { None },
-        "assignee": null, "assignees": [], "requested_reviewers": [], "requested_teams": [],
+        "assignee": null, "assignees": [],
+        "requested_reviewers": p.requested_reviewers.iter().map(|&u| simple_user(w, base, u)).collect::<Vec<_>>(),
+        "requested_teams": p.requested_teams.iter().map(|t| team(w, base, ri, t)).collect::<Vec<_>>(),
         "head": side(p.head_owner, &p.head, &p.head_sha),
         "base": side(r.owner, &p.base, &p.base_sha),
         "_links": {
@@ -209,14 +216,15 @@ pub fn pull(
         "auto_merge": null, "draft": p.draft,
     });
     if full {
-        let comments: usize = p.threads.iter().map(|t| t.comments.len()).sum();
+        let comments: usize =
+            p.threads.iter().map(|t| t.comments.len()).sum::<usize>() - pending_comments(p);
         merge(
             &mut v,
             json!({
-                "merged": merged, "mergeable": if p.state == PullState::Open { Some(true) } else { None },
-                "rebaseable": true, "mergeable_state": "clean",
+                "merged": merged, "mergeable": p.mergeable,
+                "rebaseable": p.mergeable, "mergeable_state": p.mergeable_state,
                 "merged_by": if merged { Some(simple_user(w, base, r.owner)) } else { None },
-                "comments": 0, "review_comments": comments, "maintainer_can_modify": false,
+                "comments": p.issue_comments.len(), "review_comments": comments, "maintainer_can_modify": false,
                 "commits": 1,
                 "additions": p.files.iter().map(|f| f.additions).sum::<u64>(),
                 "deletions": p.files.iter().map(|f| f.deletions).sum::<u64>(),
@@ -312,15 +320,20 @@ pub fn review(w: &World, base: &str, ri: usize, pi: usize, rv: &Review) -> Value
     let api = format!("{base}/repos/{}", r.full_name);
     let html = format!("{WEB}/{}/pull/{n}#pullrequestreview-{}", r.full_name, rv.id);
     let pending = rv.state == "PENDING";
-    json!({
+    let mut v = json!({
         "id": rv.id, "node_id": rv.node_id, "user": simple_user(w, base, rv.author),
         "body": rv.body, "state": rv.state, "html_url": html,
         "pull_request_url": format!("{api}/pulls/{n}"),
         "author_association": association(w, ri, rv.author),
         "_links": {"html": {"href": html}, "pull_request": {"href": format!("{api}/pulls/{n}")}},
-        "submitted_at": if pending { None } else { Some(rfc3339(rv.submitted_at)) },
+        "submitted_at": rfc3339(rv.submitted_at),
         "commit_id": p.head_sha,
-    })
+    });
+    // GitHub sends no `submitted_at` for a pending review.
+    if let (true, Value::Object(m)) = (pending, &mut v) {
+        m.remove("submitted_at");
+    }
+    v
 }
 
 /// `diff-entry`.
@@ -358,5 +371,149 @@ pub fn rate_limit(core: &crate::ratelimit::Quota, graphql: &crate::ratelimit::Qu
             "scim": fixed(15000, reset), "dependency_snapshots": fixed(100, reset),
         },
         "rate": q(core),
+    })
+}
+
+/// Comments in pending reviews (not counted in `review_comments`).
+fn pending_comments(p: &Pull) -> usize {
+    if p.pending.is_empty() {
+        return 0;
+    }
+    p.threads
+        .iter()
+        .flat_map(|t| &t.comments)
+        .filter(|c| p.pending.iter().any(|&(id, _)| id == c.review_id))
+        .count()
+}
+
+fn small_hash(s: &str) -> u64 {
+    let d = sha2::Sha256::digest(s.as_bytes());
+    1_000_000 + u64::from(u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % 9_000_000)
+}
+
+/// `team-simple` of a team in the repository owner's organisation.
+pub fn team(w: &World, base: &str, ri: usize, slug: &str) -> Value {
+    let r = &w.repos[ri];
+    let org = &w.users[r.owner];
+    let id = small_hash(&format!("{}/{slug}", org.login));
+    let api = format!("{base}/organizations/{}/team/{id}", org.id);
+    json!({
+        "id": id, "node_id": crate::world::node_id("T", id), "url": api, "parent": null,
+        "organization_id": org.id,
+        "members_url": format!("{api}/members{{/member}}"),
+        "name": slug, "slug": slug, "description": null, "permission": "pull",
+        "privacy": "closed", "notification_setting": "notifications_enabled",
+        "html_url": format!("{WEB}/orgs/{}/teams/{slug}", org.login),
+        "repositories_url": format!("{api}/repos"), "type": "organization",
+    })
+}
+
+use sha2::Digest;
+
+/// Pull requests a ref (sha or branch) of repository `ri` points at, and the sha.
+pub fn pulls_at_ref(w: &World, ri: usize, r#ref: &str) -> Option<(Vec<usize>, String)> {
+    let r = &w.repos[ri];
+    let heads: Vec<usize> = (0..r.pulls.len())
+        .filter(|&i| r.pulls[i].head_sha == r#ref || r.pulls[i].head == r#ref)
+        .collect();
+    if let Some(&first) = heads.first() {
+        return Some((heads, r.pulls[first].head_sha.clone()));
+    }
+    r.pulls
+        .iter()
+        .find(|p| p.base_sha == r#ref || p.base == r#ref)
+        .map(|p| (vec![], p.base_sha.clone()))
+}
+
+/// `check-run`.
+pub fn check_run(w: &World, base: &str, ri: usize, pi: usize, c: &CheckRun) -> Value {
+    let r = &w.repos[ri];
+    let p = &r.pulls[pi];
+    let api = format!("{base}/repos/{}", r.full_name);
+    let app_id = small_hash(&c.app);
+    let mini = |rf: &str, sha: &str| json!({"ref": rf, "sha": sha, "repo": {"id": r.id, "url": api, "name": r.name}});
+    json!({
+        "id": c.id, "node_id": c.node_id, "head_sha": p.head_sha, "external_id": "",
+        "url": format!("{api}/check-runs/{}", c.id),
+        "html_url": format!("{WEB}/{}/runs/{}", r.full_name, c.id),
+        "details_url": c.details_url.clone().unwrap_or_else(|| format!("{WEB}/{}/runs/{}", r.full_name, c.id)),
+        "status": c.status, "conclusion": c.conclusion,
+        "started_at": rfc3339(c.started_at), "completed_at": c.completed_at.map(rfc3339),
+        "output": {
+            "title": c.title, "summary": c.summary, "text": c.text, "annotations_count": 0,
+            "annotations_url": format!("{api}/check-runs/{}/annotations", c.id),
+        },
+        "name": c.name,
+        "check_suite": {"id": c.id + 1_000_000_000},
+        "app": {
+            "id": app_id, "slug": c.app, "node_id": crate::world::node_id("A", app_id),
+            "owner": user_object(base, "github", 9919, "MDEyOk9yZ2FuaXphdGlvbjk5MTk=", "Organization"),
+            "name": c.app, "description": "", "external_url": format!("{WEB}/apps/{}", c.app),
+            "html_url": format!("{WEB}/apps/{}", c.app),
+            "created_at": "2018-07-30T09:30:17Z", "updated_at": "2024-01-01T00:00:00Z",
+            "permissions": {"checks": "write", "contents": "write", "metadata": "read", "pull_requests": "write", "statuses": "write"},
+            "events": ["check_run", "check_suite", "pull_request", "push"],
+        },
+        "pull_requests": if p.state == PullState::Open { vec![json!({
+            "url": format!("{api}/pulls/{}", p.number), "id": p.id, "number": p.number,
+            "head": mini(&p.head, &p.head_sha), "base": mini(&p.base, &p.base_sha),
+        })] } else { vec![] },
+    })
+}
+
+/// `simple-commit-status`.
+pub fn commit_status(base: &str, ri_full: &str, sha: &str, s: &CommitStatus) -> Value {
+    json!({
+        "url": format!("{base}/repos/{ri_full}/statuses/{sha}"),
+        "avatar_url": "https://avatars.githubusercontent.com/u/9919?v=4",
+        "id": s.id, "node_id": s.node_id, "state": s.state, "description": s.description,
+        "target_url": s.target_url, "context": s.context,
+        "created_at": rfc3339(s.created_at), "updated_at": rfc3339(s.created_at),
+    })
+}
+
+/// The latest status per context, newest first, and GitHub's combined state.
+pub fn latest_statuses(statuses: &[CommitStatus]) -> (Vec<&CommitStatus>, &'static str) {
+    let mut latest: Vec<&CommitStatus> = vec![];
+    let mut sorted: Vec<&CommitStatus> = statuses.iter().collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse((s.created_at, s.id)));
+    for s in sorted {
+        if !latest.iter().any(|l| l.context == s.context) {
+            latest.push(s);
+        }
+    }
+    let state = if latest.is_empty() {
+        "pending"
+    } else if latest
+        .iter()
+        .any(|s| matches!(s.state.as_str(), "error" | "failure"))
+    {
+        "failure"
+    } else if latest.iter().any(|s| s.state == "pending") {
+        "pending"
+    } else {
+        "success"
+    };
+    (latest, state)
+}
+
+/// `issue-comment`.
+pub fn issue_comment(w: &World, base: &str, ri: usize, pi: usize, c: &IssueComment) -> Value {
+    let r = &w.repos[ri];
+    let n = r.pulls[pi].number;
+    let api = format!("{base}/repos/{}", r.full_name);
+    json!({
+        "id": c.id, "node_id": c.node_id,
+        "url": format!("{api}/issues/comments/{}", c.id),
+        "html_url": format!("{WEB}/{}/pull/{n}#issuecomment-{}", r.full_name, c.id),
+        "body": c.body, "user": simple_user(w, base, c.author),
+        "created_at": rfc3339(c.created_at), "updated_at": rfc3339(c.updated_at),
+        "issue_url": format!("{api}/issues/{n}"),
+        "author_association": association(w, ri, c.author),
+        "reactions": {
+            "url": format!("{api}/issues/comments/{}/reactions", c.id),
+            "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "confused": 0,
+            "heart": 0, "hooray": 0, "eyes": 0, "rocket": 0,
+        },
     })
 }

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -21,7 +21,8 @@ use crate::ratelimit::{Bucket, Resource};
 use crate::server::{gh_error, json_headers, DOC_REST};
 use crate::state::{AppState, Ctx};
 use crate::time::now_epoch;
-use crate::world::{NewReview, NewThread, PullState, Side};
+use crate::world::{NewReview, NewThread, PullState, Side, WriteError};
+use axum::body::Bytes;
 use page::PageReq;
 
 type Q = Query<Vec<(String, String)>>;
@@ -47,8 +48,32 @@ pub fn router() -> Router<Arc<AppState>> {
             get(list_reviews).post(create_review),
         )
         .route(
+            "/repos/{owner}/{repo}/pulls/{number}/reviews/{id}",
+            get(get_review).delete(delete_review),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{number}/reviews/{id}/events",
+            post(submit_review),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{number}/reviews/{id}/comments",
+            get(list_review_comments),
+        )
+        .route(
             "/repos/{owner}/{repo}/pulls/{number}/files",
             get(list_files),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{number}/comments",
+            get(list_issue_comments).post(create_issue_comment),
+        )
+        .route(
+            "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+            get(list_check_runs),
+        )
+        .route(
+            "/repos/{owner}/{repo}/commits/{ref}/status",
+            get(combined_status),
         )
         .route(
             "/repos/{owner}/{repo}/pulls/comments/{id}",
@@ -186,9 +211,35 @@ async fn list_pulls(
         })
         .map(|(i, _)| i)
         .collect();
-    // Default sort: created, newest first.
-    matching.sort_by_key(|&i| std::cmp::Reverse((repo.pulls[i].created_at, repo.pulls[i].number)));
-    if arg("direction") == Some("asc") {
+    let sort = arg("sort").unwrap_or("created");
+    if !matches!(sort, "created" | "updated" | "popularity" | "long-running") {
+        return gh_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation Failed",
+            DOC_REST,
+        );
+    }
+    let key = |i: usize| {
+        let p = &repo.pulls[i];
+        let comments = p.threads.iter().map(|t| t.comments.len()).sum::<usize>() as u64;
+        let k = match sort {
+            "updated" => p.updated_at,
+            "popularity" => comments,
+            // Age of open pulls: oldest first when descending.
+            "long-running" => u64::MAX - p.created_at,
+            _ => p.created_at,
+        };
+        (k, p.number)
+    };
+    // GitHub's default direction: desc for `created` (or no sort), asc otherwise.
+    let default_desc = sort == "created" || arg("sort").is_none();
+    let desc = match arg("direction") {
+        Some("asc") => false,
+        Some("desc") => true,
+        _ => default_desc,
+    };
+    matching.sort_by_key(|&i| key(i));
+    if desc {
         matching.reverse();
     }
     let path = format!("/repos/{}/pulls", repo.full_name);
@@ -226,14 +277,23 @@ async fn list_comments(
     let w = &ctx.world;
     let pull = &w.repos[ri].pulls[pi];
     let desc = q.iter().any(|(k, v)| k == "direction" && v == "desc");
-    let total = pull.comment_order.len();
+    let viewer = ctx.caller.user;
+    let visible: Option<Vec<(usize, usize)>> = (!pull.pending.is_empty()).then(|| {
+        pull.comment_order
+            .iter()
+            .copied()
+            .filter(|&(t, c)| pull.comment_visible(&pull.threads[t].comments[c], viewer))
+            .collect()
+    });
+    let order = visible.as_deref().unwrap_or(&pull.comment_order);
+    let total = order.len();
     let path = format!(
         "/repos/{}/pulls/{}/comments",
         w.repos[ri].full_name, pull.number
     );
     paged(&ctx, &path, &q, total, |i| {
         let i = if desc { total - 1 - i } else { i };
-        let (thread, comment) = pull.comment_order[i];
+        let (thread, comment) = order[i];
         json::review_comment(
             w,
             &ctx.api_base,
@@ -305,14 +365,23 @@ async fn get_comment(
         .parse::<u64>()
         .ok()
         .and_then(|id| ctx.world.comment_by_id.get(&id).copied())
-        .filter(|c| c.repo == ri);
+        .filter(|c| c.repo == ri && visible_comment(&ctx, *c));
     match cref {
         Some(c) => ok_json(&json::review_comment(&ctx.world, &ctx.api_base, c)),
         None => not_found(),
     }
 }
 
-/// Write access check shared by the write endpoints.
+fn visible_comment(ctx: &Ctx, c: crate::world::CommentRef) -> bool {
+    ctx.world.repos[c.repo].pulls[c.pull].comment_visible(ctx.world.comment(c), ctx.caller.user)
+}
+
+const DOC_REVIEWS: &str = "https://docs.github.com/rest/pulls/reviews";
+const DOC_COMMENTS: &str = "https://docs.github.com/rest/pulls/comments";
+const DOC_ISSUE_COMMENTS: &str = "https://docs.github.com/rest/issues/comments";
+
+/// Write access check shared by the write endpoints: 401 without a user, 404 when
+/// the caller cannot read the repository, 403 when they can read but not write.
 fn writable_pull(ctx: &Ctx, o: &str, r: &str, n: &str) -> Result<(usize, usize, usize), Response> {
     let Some(user) = ctx.caller.user else {
         return Err(gh_error(
@@ -323,17 +392,66 @@ fn writable_pull(ctx: &Ctx, o: &str, r: &str, n: &str) -> Result<(usize, usize, 
     };
     let (ri, pi) = readable_pull(ctx, o, r, n)?;
     if !ctx.world.can_write(Some(user), ri) {
-        return Err(gh_error(
-            StatusCode::FORBIDDEN,
-            "Resource not accessible by personal access token",
-            DOC_REST,
-        ));
+        return Err(forbidden());
     }
     Ok((ri, pi, user))
 }
 
-fn unprocessable(msg: &str) -> Response {
-    gh_error(StatusCode::UNPROCESSABLE_ENTITY, msg, DOC_REST)
+fn forbidden() -> Response {
+    gh_error(
+        StatusCode::FORBIDDEN,
+        "Resource not accessible by personal access token",
+        DOC_REST,
+    )
+}
+
+/// GitHub's 422 with a list of messages (`validation-error-simple`).
+fn unprocessable(errors: &[&str], doc: &str) -> Response {
+    let body = serde_json::json!({
+        "message": "Unprocessable Entity",
+        "errors": errors,
+        "documentation_url": doc,
+        "status": "422",
+    });
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json_headers(),
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn write_error(e: WriteError, doc: &str) -> Response {
+    match e {
+        WriteError::NotFound => not_found(),
+        WriteError::Unprocessable(m) => unprocessable(&[m.as_str()], doc),
+    }
+}
+
+/// Parses a JSON request body: 400 `Problems parsing JSON` when it is not JSON,
+/// 422 `Invalid request` when fields are missing or mistyped. An empty body is `{}`.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], doc: &str) -> Result<T, Response> {
+    let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|_| gh_error(StatusCode::BAD_REQUEST, "Problems parsing JSON", doc))?
+    };
+    serde_json::from_value(v).map_err(|e| {
+        let msg = e.to_string();
+        let msg = match msg.strip_prefix("missing field `") {
+            Some(rest) => format!(
+                "Invalid request.\n\n\"{}\" wasn't supplied.",
+                rest.trim_end_matches('`')
+            ),
+            None => format!("Invalid request.\n\n{msg}"),
+        };
+        gh_error(StatusCode::UNPROCESSABLE_ENTITY, &msg, doc)
+    })
+}
+
+fn created(v: &Value) -> Response {
+    (StatusCode::CREATED, json_headers(), v.to_string()).into_response()
 }
 
 #[derive(Deserialize)]
@@ -341,34 +459,54 @@ struct ReplyBody {
     body: String,
 }
 
+/// `POST .../pulls/{n}/comments/{id}/replies`: a reply in the comment's thread (201).
 async fn create_reply(
     Extension(ctx): Extension<Ctx>,
     Path((o, r, n, id)): Path<(String, String, String, String)>,
-    body: Option<Json<ReplyBody>>,
+    body: Bytes,
 ) -> Response {
     let (ri, pi, user) = match writable_pull(&ctx, &o, &r, &n) {
         Ok(x) => x,
         Err(e) => return e,
     };
-    let Some(Json(body)) = body else {
-        return unprocessable("Invalid request.\n\n\"body\" wasn't supplied.");
+    let rb: ReplyBody = match parse_body(&body, DOC_COMMENTS) {
+        Ok(b) => b,
+        Err(e) => return e,
     };
     let to = id
         .parse::<u64>()
         .ok()
         .and_then(|id| ctx.world.comment_by_id.get(&id).copied())
-        .filter(|c| c.repo == ri && c.pull == pi);
+        .filter(|c| c.repo == ri && c.pull == pi && visible_comment(&ctx, *c));
     let Some(to) = to else {
         return not_found();
     };
-    let (cref, world) = ctx
-        .app
-        .update_world(|w| w.add_reply(to, user, body.body, now_epoch()));
-    let v = json::review_comment(&world, &ctx.api_base, cref);
-    (StatusCode::CREATED, json_headers(), v.to_string()).into_response()
+    if rb.body.trim().is_empty() {
+        return unprocessable(&["Body can't be blank"], DOC_COMMENTS);
+    }
+    match ctx.write(|w| w.add_reply(to, user, rb.body, now_epoch())) {
+        Ok((cref, world)) => created(&json::review_comment(&world, &ctx.api_base, cref)),
+        Err(WriteError::Unprocessable(m)) => {
+            // GitHub answers this one in the `validation-error` shape.
+            let body = serde_json::json!({
+                "message": "Validation Failed",
+                "errors": [{"resource": "PullRequestReview", "code": "custom",
+                            "field": "user_id", "message": m}],
+                "documentation_url": DOC_COMMENTS,
+                "status": "422",
+            });
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json_headers(),
+                body.to_string(),
+            )
+                .into_response()
+        }
+        Err(e) => write_error(e, DOC_COMMENTS),
+    }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct ReviewBody {
     #[serde(default)]
     body: Option<String>,
@@ -385,6 +523,8 @@ struct ReviewCommentBody {
     #[serde(default)]
     line: Option<u64>,
     #[serde(default)]
+    position: Option<u64>,
+    #[serde(default)]
     start_line: Option<u64>,
     #[serde(default)]
     side: Option<String>,
@@ -392,63 +532,402 @@ struct ReviewCommentBody {
     start_side: Option<String>,
 }
 
-fn side(s: Option<&str>) -> Option<Side> {
+fn side(s: Option<&str>) -> Result<Option<Side>, ()> {
     match s {
-        Some("LEFT") => Some(Side::Left),
-        Some("RIGHT") => Some(Side::Right),
-        _ => None,
+        None => Ok(None),
+        Some("LEFT") => Ok(Some(Side::Left)),
+        Some("RIGHT") => Ok(Some(Side::Right)),
+        Some(_) => Err(()),
     }
 }
 
+fn event_state(event: Option<&str>) -> Result<&'static str, ()> {
+    match event {
+        None | Some("") => Ok("PENDING"),
+        Some("APPROVE") => Ok("APPROVED"),
+        Some("REQUEST_CHANGES") => Ok("CHANGES_REQUESTED"),
+        Some("COMMENT") => Ok("COMMENTED"),
+        Some(_) => Err(()),
+    }
+}
+
+const BAD_EVENT: &str = "Event must be one of APPROVE, REQUEST_CHANGES, COMMENT";
+
+/// `POST .../pulls/{n}/reviews`: pending without `event`; 200 with the review.
 async fn create_review(
     Extension(ctx): Extension<Ctx>,
     Path((o, r, n)): Path<(String, String, String)>,
-    body: Option<Json<ReviewBody>>,
+    body: Bytes,
 ) -> Response {
     let (ri, pi, user) = match writable_pull(&ctx, &o, &r, &n) {
         Ok(x) => x,
         Err(e) => return e,
     };
-    let Json(rb) = body.unwrap_or(Json(ReviewBody {
-        body: None,
-        event: None,
-        comments: vec![],
-    }));
-    let state = match rb.event.as_deref() {
-        None | Some("") => "PENDING",
-        Some("APPROVE") => "APPROVED",
-        Some("REQUEST_CHANGES") => "CHANGES_REQUESTED",
-        Some("COMMENT") => "COMMENTED",
-        Some(_) => return unprocessable("Unprocessable Entity"),
+    let rb: ReviewBody = match parse_body(&body, DOC_REVIEWS) {
+        Ok(b) => b,
+        Err(e) => return e,
     };
-    let body_text = rb.body.unwrap_or_default();
-    if matches!(state, "CHANGES_REQUESTED" | "COMMENTED")
-        && body_text.is_empty()
-        && rb.comments.is_empty()
-    {
-        return unprocessable("Unprocessable Entity: \"Review Comment is missing body\"");
-    }
-    let threads = rb
-        .comments
-        .into_iter()
-        .map(|c| NewThread {
-            path: c.path,
-            line: c.line,
-            start_line: c.start_line,
-            side: side(c.side.as_deref()).unwrap_or(Side::Right),
-            start_side: side(c.start_side.as_deref()),
-            body: c.body,
-        })
-        .collect();
-    let (vi, world) = ctx.app.update_world(|w| {
-        let review = NewReview {
-            author: user,
-            body: body_text,
-            state,
-            threads,
+    let Ok(state) = event_state(rb.event.as_deref()) else {
+        return unprocessable(&[BAD_EVENT], DOC_REVIEWS);
+    };
+    let mut threads = vec![];
+    for c in rb.comments {
+        let (Ok(s), Ok(ss)) = (side(c.side.as_deref()), side(c.start_side.as_deref())) else {
+            return unprocessable(&["Side must be one of LEFT, RIGHT"], DOC_REVIEWS);
         };
-        w.add_review(ri, pi, review, now_epoch())
+        // `position` (lines below the hunk header) is accepted as a line of the
+        // first hunk's new side.
+        let line = c.line.or_else(|| {
+            let pull = &ctx.world.repos[ri].pulls[pi];
+            let patch = pull
+                .files
+                .iter()
+                .find(|f| f.filename == c.path)?
+                .patch
+                .as_ref()?;
+            let header = patch.lines().next()?;
+            let start: u64 = header
+                .split(" +")
+                .nth(1)?
+                .split([',', ' '])
+                .next()?
+                .parse()
+                .ok()?;
+            c.position.map(|p| start + p.saturating_sub(1))
+        });
+        if line.is_none() {
+            return unprocessable(&["Line could not be resolved"], DOC_REVIEWS);
+        }
+        threads.push(NewThread {
+            path: c.path,
+            line,
+            start_line: c.start_line,
+            side: s.unwrap_or(Side::Right),
+            start_side: c.start_line.map(|_| ss.or(s).unwrap_or(Side::Right)),
+            body: c.body,
+        });
+    }
+    let review = NewReview {
+        author: user,
+        body: rb.body.unwrap_or_default(),
+        state,
+        threads,
+    };
+    match ctx.write(|w| w.add_review(ri, pi, review, now_epoch())) {
+        Ok((vi, world)) => {
+            let rv = &world.repos[ri].pulls[pi].reviews[vi];
+            ok_json(&json::review(&world, &ctx.api_base, ri, pi, rv))
+        }
+        Err(e) => write_error(e, DOC_REVIEWS),
+    }
+}
+
+/// A review of the pull request the caller may see (pending ones only their own).
+fn visible_review(ctx: &Ctx, ri: usize, pi: usize, id: &str) -> Result<usize, Response> {
+    let pull = &ctx.world.repos[ri].pulls[pi];
+    id.parse::<u64>()
+        .ok()
+        .and_then(|id| pull.reviews.iter().position(|v| v.id == id))
+        .filter(|&vi| pull.review_visible(pull.reviews[vi].id, ctx.caller.user))
+        .ok_or_else(not_found)
+}
+
+async fn get_review(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, n, id)): Path<(String, String, String, String)>,
+) -> Response {
+    let (ri, pi) = match readable_pull(&ctx, &o, &r, &n) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    match visible_review(&ctx, ri, pi, &id) {
+        Ok(vi) => ok_json(&json::review(
+            &ctx.world,
+            &ctx.api_base,
+            ri,
+            pi,
+            &ctx.world.repos[ri].pulls[pi].reviews[vi],
+        )),
+        Err(e) => e,
+    }
+}
+
+/// `GET .../reviews/{id}/comments`: the review's comments (`review-comment`).
+async fn list_review_comments(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, n, id)): Path<(String, String, String, String)>,
+    Query(q): Q,
+) -> Response {
+    let (ri, pi) = match readable_pull(&ctx, &o, &r, &n) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let vi = match visible_review(&ctx, ri, pi, &id) {
+        Ok(vi) => vi,
+        Err(e) => return e,
+    };
+    let w = &ctx.world;
+    let pull = &w.repos[ri].pulls[pi];
+    let review_id = pull.reviews[vi].id;
+    let picked: Vec<(usize, usize)> = pull
+        .comment_order
+        .iter()
+        .copied()
+        .filter(|&(t, c)| pull.threads[t].comments[c].review_id == review_id)
+        .collect();
+    let path = format!(
+        "/repos/{}/pulls/{}/reviews/{review_id}/comments",
+        w.repos[ri].full_name, pull.number
+    );
+    paged(&ctx, &path, &q, picked.len(), |i| {
+        let (thread, comment) = picked[i];
+        let mut v = json::review_comment(
+            w,
+            &ctx.api_base,
+            crate::world::CommentRef {
+                repo: ri,
+                pull: pi,
+                thread,
+                comment,
+            },
+        );
+        // `review-comment` requires `position` (nullable).
+        if let Value::Object(m) = &mut v {
+            m.entry("position").or_insert(Value::Null);
+        }
+        v
+    })
+}
+
+#[derive(Deserialize)]
+struct SubmitBody {
+    event: String,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+/// `POST .../reviews/{id}/events`: submits the caller's pending review.
+async fn submit_review(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, n, id)): Path<(String, String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let (ri, pi, _) = match writable_pull(&ctx, &o, &r, &n) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let vi = match visible_review(&ctx, ri, pi, &id) {
+        Ok(vi) => vi,
+        Err(e) => return e,
+    };
+    let sb: SubmitBody = match parse_body(&body, DOC_REVIEWS) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let state = match event_state(Some(&sb.event)) {
+        Ok(s) if s != "PENDING" => s,
+        _ => return unprocessable(&[BAD_EVENT], DOC_REVIEWS),
+    };
+    let review_id = ctx.world.repos[ri].pulls[pi].reviews[vi].id;
+    let res = ctx.write(|w| {
+        // Find the review again in the current world (indices may have moved).
+        let vi = w.repos[ri].pulls[pi]
+            .reviews
+            .iter()
+            .position(|v| v.id == review_id)
+            .ok_or(WriteError::NotFound)?;
+        w.submit_review(ri, pi, vi, state, sb.body, now_epoch())?;
+        Ok(vi)
     });
-    let rv = &world.repos[ri].pulls[pi].reviews[vi];
-    ok_json(&json::review(&world, &ctx.api_base, ri, pi, rv))
+    match res {
+        Ok((vi, world)) => ok_json(&json::review(
+            &world,
+            &ctx.api_base,
+            ri,
+            pi,
+            &world.repos[ri].pulls[pi].reviews[vi],
+        )),
+        Err(e) => write_error(e, DOC_REVIEWS),
+    }
+}
+
+/// `DELETE .../reviews/{id}`: only a pending review; answers with it (200).
+async fn delete_review(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, n, id)): Path<(String, String, String, String)>,
+) -> Response {
+    let (ri, pi, _) = match writable_pull(&ctx, &o, &r, &n) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let vi = match visible_review(&ctx, ri, pi, &id) {
+        Ok(vi) => vi,
+        Err(e) => return e,
+    };
+    let review_id = ctx.world.repos[ri].pulls[pi].reviews[vi].id;
+    // Render before deleting: the answer is the review as it was.
+    let before = ctx.world.clone();
+    let res = ctx.write(|w| {
+        let vi = w.repos[ri].pulls[pi]
+            .reviews
+            .iter()
+            .position(|v| v.id == review_id)
+            .ok_or(WriteError::NotFound)?;
+        w.delete_pending_review(ri, pi, vi)
+    });
+    match res {
+        Ok((rv, _)) => ok_json(&json::review(&before, &ctx.api_base, ri, pi, &rv)),
+        Err(e) => write_error(e, DOC_REVIEWS),
+    }
+}
+
+async fn list_issue_comments(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, n)): Path<(String, String, String)>,
+    Query(q): Q,
+) -> Response {
+    let (ri, pi) = match readable_pull(&ctx, &o, &r, &n) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let w = &ctx.world;
+    let pull = &w.repos[ri].pulls[pi];
+    let since = q
+        .iter()
+        .find(|(k, _)| k == "since")
+        .and_then(|(_, v)| crate::time::parse_rfc3339(v));
+    let picked: Vec<usize> = (0..pull.issue_comments.len())
+        .filter(|&i| since.is_none_or(|s| pull.issue_comments[i].updated_at >= s))
+        .collect();
+    let path = format!(
+        "/repos/{}/issues/{}/comments",
+        w.repos[ri].full_name, pull.number
+    );
+    paged(&ctx, &path, &q, picked.len(), |i| {
+        json::issue_comment(w, &ctx.api_base, ri, pi, &pull.issue_comments[picked[i]])
+    })
+}
+
+async fn create_issue_comment(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, n)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let (ri, pi, user) = match writable_pull(&ctx, &o, &r, &n) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let rb: ReplyBody = match parse_body(&body, DOC_ISSUE_COMMENTS) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    if rb.body.trim().is_empty() {
+        return unprocessable(&["Body can't be blank"], DOC_ISSUE_COMMENTS);
+    }
+    let Ok((ci, world)) =
+        ctx.write(|w| Ok::<_, WriteError>(w.add_issue_comment(ri, pi, user, rb.body, now_epoch())))
+    else {
+        return not_found();
+    };
+    let c = &world.repos[ri].pulls[pi].issue_comments[ci];
+    created(&json::issue_comment(&world, &ctx.api_base, ri, pi, c))
+}
+
+/// The pull requests and sha `ref` names, or GitHub's 422 for an unknown commit.
+fn commit_ref(ctx: &Ctx, ri: usize, r#ref: &str) -> Result<(Vec<usize>, String), Response> {
+    json::pulls_at_ref(&ctx.world, ri, r#ref).ok_or_else(|| {
+        gh_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("No commit found for SHA: {ref}"),
+            "https://docs.github.com/rest/commits/commits",
+        )
+    })
+}
+
+async fn list_check_runs(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, rf)): Path<(String, String, String)>,
+    Query(q): Q,
+) -> Response {
+    let ri = match readable_repo(&ctx, &o, &r) {
+        Ok(ri) => ri,
+        Err(e) => return e,
+    };
+    let (pulls, _) = match commit_ref(&ctx, ri, &rf) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let arg = |k: &str| q.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.as_str());
+    let w = &ctx.world;
+    let repo = &w.repos[ri];
+    let mut runs: Vec<(usize, usize)> = pulls
+        .first()
+        .map(|&pi| (0..repo.pulls[pi].checks.len()).map(|c| (pi, c)).collect())
+        .unwrap_or_default();
+    let check = |&(pi, c): &(usize, usize)| &repo.pulls[pi].checks[c];
+    runs.retain(|x| {
+        arg("check_name").is_none_or(|n| check(x).name == n)
+            && arg("status").is_none_or(|s| check(x).status == s)
+    });
+    if arg("filter") != Some("all") {
+        // `latest` (default): the most recent run of each name.
+        let mut seen = std::collections::HashSet::new();
+        let mut latest: Vec<(usize, usize)> = runs
+            .iter()
+            .rev()
+            .filter(|x| seen.insert(check(x).name.clone()))
+            .copied()
+            .collect();
+        latest.reverse();
+        runs = latest;
+    }
+    let map: BTreeMap<String, String> = q.iter().cloned().collect();
+    let pr = PageReq::from_query(&map);
+    let items: Vec<Value> = pr
+        .range(runs.len())
+        .map(|i| json::check_run(w, &ctx.api_base, ri, runs[i].0, check(&runs[i])))
+        .collect();
+    let mut resp = ok_json(&serde_json::json!({"total_count": runs.len(), "check_runs": items}));
+    let path = format!(
+        "{}/repos/{}/commits/{rf}/check-runs",
+        ctx.api_base, repo.full_name
+    );
+    if let Some(link) = pr.link_header(&path, &q, runs.len()) {
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            resp.headers_mut().insert(header::LINK, v);
+        }
+    }
+    resp
+}
+
+async fn combined_status(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, rf)): Path<(String, String, String)>,
+) -> Response {
+    let ri = match readable_repo(&ctx, &o, &r) {
+        Ok(ri) => ri,
+        Err(e) => return e,
+    };
+    let (pulls, sha) = match commit_ref(&ctx, ri, &rf) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let w = &ctx.world;
+    let repo = &w.repos[ri];
+    let statuses: &[crate::world::CommitStatus] =
+        pulls.first().map_or(&[], |&pi| &repo.pulls[pi].statuses);
+    let (latest, state) = json::latest_statuses(statuses);
+    let api = format!("{}/repos/{}", ctx.api_base, repo.full_name);
+    ok_json(&serde_json::json!({
+        "state": state,
+        "statuses": latest
+            .iter()
+            .map(|s| json::commit_status(&ctx.api_base, &repo.full_name, &sha, s))
+            .collect::<Vec<_>>(),
+        "sha": sha,
+        "total_count": latest.len(),
+        "repository": json::repo(w, &ctx.api_base, ri, ctx.caller.user),
+        "commit_url": format!("{api}/commits/{sha}"),
+        "url": format!("{api}/commits/{sha}/status"),
+    }))
 }

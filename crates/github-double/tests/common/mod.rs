@@ -1,16 +1,21 @@
 //! Shared helpers: start a double in-process on 127.0.0.1:0 and talk to it.
 #![allow(dead_code)]
 
-use github_double::seed::{GenerateSpec, SeedComment, SeedPull, SeedRepo, SeedThread, SeedUser};
+use github_double::seed::{
+    GenerateSpec, SeedCheck, SeedCheckOutput, SeedComment, SeedIssueComment, SeedPull, SeedRepo,
+    SeedStatus, SeedThread, SeedUser,
+};
 use github_double::{DoubleConfig, Running, Seed, World};
 use serde_json::Value;
 
 pub const ALICE: &str = "ghp_alice";
 pub const BOB: &str = "ghp_bob";
 pub const CAROL: &str = "ghp_carol";
+pub const DAVE: &str = "ghp_dave";
 
 /// alice owns private `acme/secret` (#7: 40 threads × 3 comments, plus one thread of
-/// 160 comments); bob is a reader there; carol has no access; `acme/public` is public.
+/// 160 comments, checks, statuses, a conversation); bob is a reader there, dave a
+/// writer; carol has no access; `acme/public` is public.
 pub fn seed() -> Seed {
     let user = |login: &str, token: &str, scopes: Option<&str>| SeedUser {
         login: login.into(),
@@ -43,6 +48,7 @@ pub fn seed() -> Seed {
             },
             user("bob", BOB, None),
             user("carol", CAROL, Some("repo")),
+            user("dave", DAVE, Some("repo")),
         ],
         repos: vec![
             SeedRepo {
@@ -51,7 +57,7 @@ pub fn seed() -> Seed {
                 private: true,
                 default_branch: "main".into(),
                 readers: vec!["bob".into()],
-                writers: vec!["alice".into()],
+                writers: vec!["alice".into(), "dave".into()],
                 pulls: vec![
                     SeedPull {
                         number: 7,
@@ -62,6 +68,61 @@ pub fn seed() -> Seed {
                         base: "main".into(),
                         head: "feature-x".into(),
                         threads: vec![long_thread],
+                        requested_reviewers: vec!["dave".into(), "bob".into()],
+                        requested_teams: vec!["core".into()],
+                        checks: vec![
+                            SeedCheck {
+                                name: "build".into(),
+                                status: "completed".into(),
+                                conclusion: Some("success".into()),
+                                details_url: Some("https://ci.example/build/1".into()),
+                                output: Some(SeedCheckOutput {
+                                    title: Some("Build passed".into()),
+                                    summary: Some("All 12 targets built".into()),
+                                    text: None,
+                                }),
+                                ..SeedCheck::default()
+                            },
+                            SeedCheck {
+                                name: "lint".into(),
+                                status: "completed".into(),
+                                conclusion: Some("failure".into()),
+                                ..SeedCheck::default()
+                            },
+                            SeedCheck {
+                                name: "e2e".into(),
+                                status: "in_progress".into(),
+                                ..SeedCheck::default()
+                            },
+                        ],
+                        statuses: vec![
+                            SeedStatus {
+                                context: "ci/legacy".into(),
+                                state: "pending".into(),
+                                description: Some("Queued".into()),
+                                target_url: None,
+                                created_at: Some("2026-01-02T00:00:00Z".into()),
+                            },
+                            SeedStatus {
+                                context: "ci/legacy".into(),
+                                state: "success".into(),
+                                description: Some("Passed".into()),
+                                target_url: Some("https://ci.example/legacy/1".into()),
+                                created_at: Some("2026-01-02T01:00:00Z".into()),
+                            },
+                            SeedStatus {
+                                context: "coverage".into(),
+                                state: "success".into(),
+                                description: None,
+                                target_url: None,
+                                created_at: Some("2026-01-02T02:00:00Z".into()),
+                            },
+                        ],
+                        issue_comments: vec![SeedIssueComment {
+                            author: "bob".into(),
+                            body: "Any ETA?".into(),
+                            created_at: Some("2026-01-03T00:00:00Z".into()),
+                        }],
                         generate: Some(GenerateSpec {
                             threads: 40,
                             comments_per_thread: 3,
@@ -180,4 +241,36 @@ pub async fn configure(d: &Running, patch: Value) -> Value {
         .unwrap();
     assert_eq!(r.status(), 200, "config accepted");
     r.json().await.unwrap()
+}
+
+/// Sends `method path` with a JSON body (none when `body` is null) as `token`.
+pub async fn send(
+    d: &Running,
+    method: &str,
+    token: Option<&str>,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let mut r = client().request(method.parse().unwrap(), format!("{}{path}", d.base_url()));
+    if let Some(t) = token {
+        r = r.header("Authorization", format!("token {t}"));
+    }
+    if !body.is_null() {
+        r = r.json(&body);
+    }
+    let resp = r.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The threads page of a `review_threads.graphql` answer: the `head` alias when the
+/// document has one (forward page), else `reviewThreads`.
+pub fn threads_page(body: &Value) -> &Value {
+    let pr = &body["data"]["repository"]["pullRequest"];
+    if pr.get("head").is_some_and(|h| h.is_object()) {
+        &pr["head"]
+    } else {
+        &pr["reviewThreads"]
+    }
 }

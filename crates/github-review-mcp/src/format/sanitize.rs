@@ -20,6 +20,13 @@ fn is_hidden(c: char) -> bool {
 
 /// `text` without hidden characters; borrowed when there were none (the usual case).
 pub fn visible(text: &str) -> Cow<'_, str> {
+    // Fast path: printable ASCII, newlines and tabs hide nothing.
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t')
+    {
+        return Cow::Borrowed(text);
+    }
     if text.chars().any(is_hidden) {
         Cow::Owned(text.chars().filter(|&c| !is_hidden(c)).collect())
     } else {

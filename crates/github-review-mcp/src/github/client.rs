@@ -176,7 +176,15 @@ impl GitHubClient {
                 attempt.follow()
             }
         });
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if host.web().scheme() == "http" {
+            // A loopback test or demo host: no TLS, so load no root certificates
+            // (saves start-up time and a few MiB).
+            builder = builder.tls_certs_only(std::iter::empty());
+        } else {
+            builder = builder.https_only(true);
+        }
+        let http = builder
             .user_agent(USER_AGENT)
             .redirect(policy)
             .connect_timeout(Duration::from_secs(10).min(timeout))
