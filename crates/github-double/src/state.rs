@@ -27,7 +27,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(world: World, config: DoubleConfig, addr: SocketAddr) -> Arc<Self> {
+    pub fn new(mut world: World, config: DoubleConfig, addr: SocketAddr) -> Arc<Self> {
+        world.web = format!("http://{addr}");
         Arc::new(AppState {
             world: RwLock::new(Arc::new(world)),
             limiter: RateLimiter::new(config.rate_limit, config.graphql_rate_limit),

@@ -230,6 +230,9 @@ pub enum NodeRef {
 /// Everything the double serves, indexed.
 #[derive(Debug, Clone, Default)]
 pub struct World {
+    /// The web origin of html URLs: the double's own address once it listens (as
+    /// GitHub Enterprise Server answers with its own host), `https://github.com` before.
+    pub web: String,
     pub users: Vec<User>,
     pub user_by_login: HashMap<String, UserIx>,
     pub token_user: HashMap<String, UserIx>,

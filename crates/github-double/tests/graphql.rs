@@ -49,7 +49,7 @@ async fn review_threads_document_pages_through_all_threads() {
     let pr = &body["data"]["repository"]["pullRequest"];
     assert_eq!(pr["title"], "Add widgets");
     assert_eq!(pr["state"], "OPEN");
-    assert_eq!(pr["url"], "https://github.com/acme/secret/pull/7");
+    assert_eq!(pr["url"], format!("{}/acme/secret/pull/7", d.base_url()));
     assert_eq!(pr["author"]["login"], "alice");
     assert_eq!(pr["headRefName"], "feature-x");
     let t0 = &threads_page(&body)["nodes"][0];

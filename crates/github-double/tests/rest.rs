@@ -71,7 +71,10 @@ async fn ghes_prefix_serves_the_same_api_with_prefixed_urls() {
         url,
         format!("{}/api/v3/repos/acme/secret/pulls/7", d.base_url())
     );
-    assert_eq!(pr["html_url"], "https://github.com/acme/secret/pull/7");
+    assert_eq!(
+        pr["html_url"],
+        format!("{}/acme/secret/pull/7", d.base_url())
+    );
 }
 
 #[tokio::test]
@@ -148,7 +151,7 @@ async fn comment_shapes_carry_threads_and_replies() {
     assert!(id > i32::MAX as u64);
     assert_eq!(
         first["html_url"],
-        format!("https://github.com/acme/secret/pull/7#discussion_r{id}")
+        format!("{}/acme/secret/pull/7#discussion_r{id}", d.base_url())
     );
     let one: Value = get(
         &d,

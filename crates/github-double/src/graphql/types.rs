@@ -11,8 +11,6 @@ use crate::state::Ctx;
 use crate::time::rfc3339;
 use crate::world::{CommentRef, NodeRef, PullState, Side, UserIx, World};
 
-const WEB: &str = "https://github.com";
-
 pub fn ctx<'a>(c: &'a Context<'_>) -> &'a Ctx {
     c.data_unchecked::<Ctx>()
 }
@@ -204,7 +202,7 @@ impl User {
         self.w.users[self.u].name.clone()
     }
     async fn url(&self) -> Uri {
-        Uri(format!("{WEB}/{}", self.w.users[self.u].login))
+        Uri(format!("{}/{}", self.w.web, self.w.users[self.u].login))
     }
     async fn resource_path(&self) -> Uri {
         Uri(format!("/{}", self.w.users[self.u].login))
@@ -273,7 +271,7 @@ impl Repository {
         self.w.repos[self.r].private
     }
     async fn url(&self) -> Uri {
-        Uri(format!("{WEB}/{}", self.w.repos[self.r].full_name))
+        Uri(format!("{}/{}", self.w.web, self.w.repos[self.r].full_name))
     }
     async fn viewer_permission(&self, c: &Context<'_>) -> Option<RepositoryPermission> {
         let viewer = ctx(c).caller.user;
@@ -387,14 +385,16 @@ impl PullRequest {
     }
     async fn url(&self) -> Uri {
         Uri(format!(
-            "{WEB}/{}/pull/{}",
+            "{}/{}/pull/{}",
+            self.w.web,
             self.w.repos[self.r].full_name,
             self.pull().number
         ))
     }
     async fn permalink(&self) -> Uri {
         Uri(format!(
-            "{WEB}/{}/pull/{}",
+            "{}/{}/pull/{}",
+            self.w.web,
             self.w.repos[self.r].full_name,
             self.pull().number
         ))
@@ -720,7 +720,8 @@ impl PullRequestReviewComment {
     async fn url(&self) -> Uri {
         let r = &self.w.repos[self.c.repo];
         Uri(format!(
-            "{WEB}/{}/pull/{}#discussion_r{}",
+            "{}/{}/pull/{}#discussion_r{}",
+            self.w.web,
             r.full_name,
             r.pulls[self.c.pull].number,
             self.comment().id
@@ -858,7 +859,8 @@ impl PullRequestReview {
     async fn url(&self) -> Uri {
         let r = &self.w.repos[self.r];
         Uri(format!(
-            "{WEB}/{}/pull/{}#pullrequestreview-{}",
+            "{}/{}/pull/{}#pullrequestreview-{}",
+            self.w.web,
             r.full_name,
             r.pulls[self.p].number,
             self.review().id

@@ -9,9 +9,12 @@ use crate::world::{
     Thread, UserIx, World,
 };
 
-const WEB: &str = "https://github.com";
-
 /// `simple-user`.
+/// The web origin beside an API base: `http://h:p/api/v3` → `http://h:p`.
+fn web_origin(base: &str) -> &str {
+    base.strip_suffix("/api/v3").unwrap_or(base)
+}
+
 pub fn simple_user(w: &World, base: &str, u: UserIx) -> Value {
     let u = &w.users[u];
     user_object(base, &u.login, u.id, &u.node_id, "User")
@@ -19,12 +22,13 @@ pub fn simple_user(w: &World, base: &str, u: UserIx) -> Value {
 
 /// A `simple-user`-shaped object for any account.
 fn user_object(base: &str, l: &str, id: u64, node_id: &str, kind: &str) -> Value {
+    let web = web_origin(base);
     json!({
         "login": l, "id": id, "node_id": node_id,
         "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
         "gravatar_id": "",
         "url": format!("{base}/users/{l}"),
-        "html_url": format!("{WEB}/{l}"),
+        "html_url": format!("{web}/{l}"),
         "followers_url": format!("{base}/users/{l}/followers"),
         "following_url": format!("{base}/users/{l}/following{{/other_user}}"),
         "gists_url": format!("{base}/users/{l}/gists{{/gist_id}}"),
@@ -76,6 +80,7 @@ fn merge(v: &mut Value, extra: Value) {
 
 /// `full-repository` (also satisfies `repository`, used in pull heads and bases).
 pub fn repo(w: &World, base: &str, ri: usize, viewer: Option<UserIx>) -> Value {
+    let web = w.web.as_str();
     let r: &Repo = &w.repos[ri];
     let f = &r.full_name;
     let api = format!("{base}/repos/{f}");
@@ -89,7 +94,7 @@ pub fn repo(w: &World, base: &str, ri: usize, viewer: Option<UserIx>) -> Value {
     json!({
         "id": r.id, "node_id": r.node_id, "name": r.name, "full_name": f,
         "owner": simple_user(w, base, r.owner),
-        "private": r.private, "html_url": format!("{WEB}/{f}"),
+        "private": r.private, "html_url": format!("{web}/{f}"),
         "description": r.description, "fork": false, "url": api,
         "archive_url": format!("{api}/{{archive_format}}{{/ref}}"),
         "assignees_url": format!("{api}/assignees{{/user}}"),
@@ -128,9 +133,9 @@ pub fn repo(w: &World, base: &str, ri: usize, viewer: Option<UserIx>) -> Value {
         "tags_url": format!("{api}/tags"),
         "teams_url": format!("{api}/teams"),
         "trees_url": format!("{api}/git/trees{{/sha}}"),
-        "clone_url": format!("{WEB}/{f}.git"),
+        "clone_url": format!("{web}/{f}.git"),
         "mirror_url": null, "hooks_url": format!("{api}/hooks"),
-        "svn_url": format!("{WEB}/{f}"), "homepage": null, "language": "Rust",
+        "svn_url": format!("{web}/{f}"), "homepage": null, "language": "Rust",
         "forks_count": 0, "forks": 0, "stargazers_count": 0, "watchers_count": 0,
         "watchers": 0, "subscribers_count": 1, "network_count": 0, "size": 108,
         "default_branch": r.default_branch, "open_issues_count": open, "open_issues": open,
@@ -165,12 +170,13 @@ pub fn pull(
     viewer: Option<UserIx>,
     full: bool,
 ) -> Value {
+    let web = w.web.as_str();
     let r = &w.repos[ri];
     let p = &r.pulls[pi];
     let f = &r.full_name;
     let n = p.number;
     let api = format!("{base}/repos/{f}");
-    let html = format!("{WEB}/{f}/pull/{n}");
+    let html = format!("{web}/{f}/pull/{n}");
     let merged = p.state == PullState::Merged;
     let closed_at = (p.state != PullState::Open).then(|| rfc3339(p.updated_at));
     let repo_json = repo(w, base, ri, viewer);
@@ -249,13 +255,14 @@ pub fn association(w: &World, ri: usize, u: UserIx) -> &'static str {
 
 /// `pull-request-review-comment`.
 pub fn review_comment(w: &World, base: &str, c: CommentRef) -> Value {
+    let web = w.web.as_str();
     let r = &w.repos[c.repo];
     let p = &r.pulls[c.pull];
     let t: &Thread = &p.threads[c.thread];
     let cm: &Comment = &t.comments[c.comment];
     let api = format!("{base}/repos/{}", r.full_name);
     let n = p.number;
-    let html = format!("{WEB}/{}/pull/{n}#discussion_r{}", r.full_name, cm.id);
+    let html = format!("{web}/{}/pull/{n}#discussion_r{}", r.full_name, cm.id);
     let first = c.comment == 0;
     let mut v = json!({
         "url": format!("{api}/pulls/comments/{}", cm.id),
@@ -314,11 +321,12 @@ pub fn review_comment(w: &World, base: &str, c: CommentRef) -> Value {
 
 /// `pull-request-review`.
 pub fn review(w: &World, base: &str, ri: usize, pi: usize, rv: &Review) -> Value {
+    let web = w.web.as_str();
     let r = &w.repos[ri];
     let p = &r.pulls[pi];
     let n = p.number;
     let api = format!("{base}/repos/{}", r.full_name);
-    let html = format!("{WEB}/{}/pull/{n}#pullrequestreview-{}", r.full_name, rv.id);
+    let html = format!("{web}/{}/pull/{n}#pullrequestreview-{}", r.full_name, rv.id);
     let pending = rv.state == "PENDING";
     let mut v = json!({
         "id": rv.id, "node_id": rv.node_id, "user": simple_user(w, base, rv.author),
@@ -338,14 +346,15 @@ pub fn review(w: &World, base: &str, ri: usize, pi: usize, rv: &Review) -> Value
 
 /// `diff-entry`.
 pub fn file(w: &World, base: &str, ri: usize, pi: usize, f: &File) -> Value {
+    let web = w.web.as_str();
     let r = &w.repos[ri];
     let sha = &r.pulls[pi].head_sha;
     let full = &r.full_name;
     let mut v = json!({
         "sha": f.sha, "filename": f.filename, "status": f.status,
         "additions": f.additions, "deletions": f.deletions, "changes": f.additions + f.deletions,
-        "blob_url": format!("{WEB}/{full}/blob/{sha}/{}", f.filename),
-        "raw_url": format!("{WEB}/{full}/raw/{sha}/{}", f.filename),
+        "blob_url": format!("{web}/{full}/blob/{sha}/{}", f.filename),
+        "raw_url": format!("{web}/{full}/raw/{sha}/{}", f.filename),
         "contents_url": format!("{base}/repos/{full}/contents/{}?ref={sha}", f.filename),
     });
     if let Some(patch) = &f.patch {
@@ -393,6 +402,7 @@ fn small_hash(s: &str) -> u64 {
 
 /// `team-simple` of a team in the repository owner's organisation.
 pub fn team(w: &World, base: &str, ri: usize, slug: &str) -> Value {
+    let web = w.web.as_str();
     let r = &w.repos[ri];
     let org = &w.users[r.owner];
     let id = small_hash(&format!("{}/{slug}", org.login));
@@ -403,7 +413,7 @@ pub fn team(w: &World, base: &str, ri: usize, slug: &str) -> Value {
         "members_url": format!("{api}/members{{/member}}"),
         "name": slug, "slug": slug, "description": null, "permission": "pull",
         "privacy": "closed", "notification_setting": "notifications_enabled",
-        "html_url": format!("{WEB}/orgs/{}/teams/{slug}", org.login),
+        "html_url": format!("{web}/orgs/{}/teams/{slug}", org.login),
         "repositories_url": format!("{api}/repos"), "type": "organization",
     })
 }
@@ -427,6 +437,7 @@ pub fn pulls_at_ref(w: &World, ri: usize, r#ref: &str) -> Option<(Vec<usize>, St
 
 /// `check-run`.
 pub fn check_run(w: &World, base: &str, ri: usize, pi: usize, c: &CheckRun) -> Value {
+    let web = w.web.as_str();
     let r = &w.repos[ri];
     let p = &r.pulls[pi];
     let api = format!("{base}/repos/{}", r.full_name);
@@ -435,8 +446,8 @@ pub fn check_run(w: &World, base: &str, ri: usize, pi: usize, c: &CheckRun) -> V
     json!({
         "id": c.id, "node_id": c.node_id, "head_sha": p.head_sha, "external_id": "",
         "url": format!("{api}/check-runs/{}", c.id),
-        "html_url": format!("{WEB}/{}/runs/{}", r.full_name, c.id),
-        "details_url": c.details_url.clone().unwrap_or_else(|| format!("{WEB}/{}/runs/{}", r.full_name, c.id)),
+        "html_url": format!("{web}/{}/runs/{}", r.full_name, c.id),
+        "details_url": c.details_url.clone().unwrap_or_else(|| format!("{web}/{}/runs/{}", r.full_name, c.id)),
         "status": c.status, "conclusion": c.conclusion,
         "started_at": rfc3339(c.started_at), "completed_at": c.completed_at.map(rfc3339),
         "output": {
@@ -448,8 +459,8 @@ pub fn check_run(w: &World, base: &str, ri: usize, pi: usize, c: &CheckRun) -> V
         "app": {
             "id": app_id, "slug": c.app, "node_id": crate::world::node_id("A", app_id),
             "owner": user_object(base, "github", 9919, "MDEyOk9yZ2FuaXphdGlvbjk5MTk=", "Organization"),
-            "name": c.app, "description": "", "external_url": format!("{WEB}/apps/{}", c.app),
-            "html_url": format!("{WEB}/apps/{}", c.app),
+            "name": c.app, "description": "", "external_url": format!("{web}/apps/{}", c.app),
+            "html_url": format!("{web}/apps/{}", c.app),
             "created_at": "2018-07-30T09:30:17Z", "updated_at": "2024-01-01T00:00:00Z",
             "permissions": {"checks": "write", "contents": "write", "metadata": "read", "pull_requests": "write", "statuses": "write"},
             "events": ["check_run", "check_suite", "pull_request", "push"],
@@ -499,13 +510,14 @@ pub fn latest_statuses(statuses: &[CommitStatus]) -> (Vec<&CommitStatus>, &'stat
 
 /// `issue-comment`.
 pub fn issue_comment(w: &World, base: &str, ri: usize, pi: usize, c: &IssueComment) -> Value {
+    let web = w.web.as_str();
     let r = &w.repos[ri];
     let n = r.pulls[pi].number;
     let api = format!("{base}/repos/{}", r.full_name);
     json!({
         "id": c.id, "node_id": c.node_id,
         "url": format!("{api}/issues/comments/{}", c.id),
-        "html_url": format!("{WEB}/{}/pull/{n}#issuecomment-{}", r.full_name, c.id),
+        "html_url": format!("{web}/{}/pull/{n}#issuecomment-{}", r.full_name, c.id),
         "body": c.body, "user": simple_user(w, base, c.author),
         "created_at": rfc3339(c.created_at), "updated_at": rfc3339(c.updated_at),
         "issue_url": format!("{api}/issues/{n}"),
