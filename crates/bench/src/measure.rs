@@ -172,10 +172,11 @@ impl Direct {
             if let Some(errors) = v.get("errors") {
                 bail!("GraphQL errors: {errors}");
             }
-            let connection = &v["data"]["repository"]["pullRequest"]["reviewThreads"];
+            // The document's `head` alias: a plain forward page (no `$withTail`).
+            let connection = &v["data"]["repository"]["pullRequest"]["head"];
             let nodes = connection["nodes"]
                 .as_array()
-                .context("no reviewThreads.nodes")?;
+                .context("no head.nodes")?;
             threads += nodes.len();
             for node in nodes {
                 comments += node["comments"]["nodes"].as_array().map_or(0, Vec::len);
