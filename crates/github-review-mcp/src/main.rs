@@ -86,6 +86,7 @@ fn main() -> ExitCode {
         metrics,
         shares: config.server_token_share.map(Shares::new),
         tenant_header: config.tenant_header,
+        in_flight: Default::default(),
     });
     // One user over stdio needs one thread; HTTP serves many on all cores.
     let runtime = if http.is_some() {

@@ -269,7 +269,14 @@ impl GitHubClient {
                 Ok(response) => response,
                 Err(e) => {
                     self.metrics.upstream(api.name(), None);
-                    return Err(self.transport_error(&e));
+                    let error = self.transport_error(&e);
+                    // A read whose connection failed or broke is tried again, briefly;
+                    // a timeout is not (the bound would double).
+                    if !write && !e.is_timeout() && self.may_retry(started, &mut attempt).await {
+                        tracing::info!(attempt, error = %error, "retrying a read after a network error");
+                        continue;
+                    }
+                    return Err(error);
                 }
             };
             let status = response.status();
@@ -342,8 +349,35 @@ impl GitHubClient {
                     continue;
                 }
             }
+            if let GitHubError::Server { status } = &error {
+                if !write && self.may_retry(started, &mut attempt).await {
+                    tracing::info!(
+                        attempt,
+                        status,
+                        "retrying a read after a GitHub server error"
+                    );
+                    continue;
+                }
+            }
             return Err(error);
         }
+    }
+
+    /// Waits a jittered, growing backoff before retrying a read, if the attempt count
+    /// and the total wait allow it (`max_retry_wait`). Two retries at most.
+    async fn may_retry(&self, started: Instant, attempt: &mut u32) -> bool {
+        if *attempt >= 2 {
+            return false;
+        }
+        let base = Duration::from_millis(200 << *attempt);
+        let wait =
+            base + Duration::from_millis(rand::random::<u64>() % base.as_millis().max(1) as u64);
+        if started.elapsed() + wait > self.options.max_retry_wait {
+            return false;
+        }
+        tokio::time::sleep(wait).await;
+        *attempt += 1;
+        true
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> GitHubError {

@@ -46,6 +46,44 @@ pub struct Shared {
     pub shares: Option<Shares>,
     /// Header naming the tenant for shares (else the MCP session id).
     pub tenant_header: Option<String>,
+    /// Calls running now, so shutdown can let them finish.
+    pub in_flight: Arc<InFlight>,
+}
+
+/// Counts tool calls in progress; shutdown waits (bounded) for it to reach zero.
+#[derive(Debug, Default)]
+pub struct InFlight(std::sync::atomic::AtomicUsize);
+
+/// Held for the length of one call.
+pub struct InFlightGuard(Arc<InFlight>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0 .0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl InFlight {
+    pub fn enter(self: &Arc<Self>) -> InFlightGuard {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlightGuard(self.clone())
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `true` when no call is running, or once none is within `bound`.
+    pub async fn wait_idle(&self, bound: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + bound;
+        while self.count() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        true
+    }
 }
 
 /// The MCP server handler; one per MCP session, cheap to create.
@@ -132,6 +170,7 @@ impl ReviewServer {
         F: FnOnce(CallContext) -> Fut,
         Fut: std::future::Future<Output = CallToolResult>,
     {
+        let _running = self.shared.in_flight.enter();
         let call = match CallContext::from_request(ctx, &self.shared) {
             Ok(call) => call,
             Err((request_id, err)) => {

@@ -3,6 +3,7 @@
 
 use std::future::IntoFuture;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -205,24 +206,37 @@ pub fn router(shared: Arc<Shared>, config: &HttpConfig, shutdown: CancellationTo
 /// configured bound.
 pub async fn serve(shared: Arc<Shared>, config: HttpConfig) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    let app = router(shared, &config, shutdown.clone());
+    let app = router(shared.clone(), &config, shutdown.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "listening: MCP at http://{local}/mcp, health at /healthz");
     let signal = shutdown.clone();
+    let grace = config.shutdown_timeout;
+    let drain = shared.in_flight.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         super::shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight calls");
+        tracing::info!(
+            in_flight = drain.count(),
+            "shutting down: finishing in-flight calls"
+        );
+        if !drain.wait_idle(grace).await {
+            tracing::warn!(
+                seconds = grace.as_secs(),
+                in_flight = drain.count(),
+                "drain bound reached; closing calls still open"
+            );
+        }
+        // Let the last answers reach their streams before the sessions close.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         signal.cancel();
     });
-    let grace = config.shutdown_timeout;
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {
         result = &mut server => result?,
-        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!(seconds = grace.as_secs(), "shutdown grace period over; exiting with calls still open");
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(2)).await } => {
+            tracing::warn!("connections still open after the sessions closed; exiting");
         }
     }
     tracing::info!("stopped");

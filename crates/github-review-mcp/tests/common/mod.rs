@@ -24,6 +24,11 @@ pub const ALL_TOKENS: [&str; 5] = [ALICE, BOB, CAROL, SERVER, DAVE];
 
 pub type Client = RunningService<RoleClient, ()>;
 
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -218,6 +223,18 @@ impl HttpServer {
         ().serve(StreamableHttpClientTransport::from_config(config))
             .await
             .expect("MCP handshake over HTTP")
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit code.
+    pub async fn terminate(mut self) -> Option<i32> {
+        let pid = self._child.id().expect("running") as i32;
+        // SAFETY: kill(2) with a pid we own.
+        unsafe { libc_kill(pid, 15) };
+        tokio::time::timeout(Duration::from_secs(15), self._child.wait())
+            .await
+            .expect("exits within the drain bound")
+            .ok()
+            .and_then(|s| s.code())
     }
 
     pub fn logs(&self) -> String {
