@@ -110,6 +110,15 @@ pub struct HttpArgs {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+    /// Origin header values accepted from browsers (scheme://host:port, `:*` for any
+    /// port), comma-separated or repeated. Default: http on localhost, 127.0.0.1, ::1.
+    /// A request with any other Origin is refused (403).
+    #[arg(
+        long = "allowed-origin",
+        env = "GITHUB_REVIEW_MCP_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
     /// Externally visible base URL (e.g. https://mcp.example.com) for the OAuth
     /// protected-resource metadata. Default: http://<Host header>.
     #[arg(long, env = "GITHUB_REVIEW_MCP_PUBLIC_URL")]
@@ -150,6 +159,7 @@ pub struct Config {
 #[derive(Debug)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    pub allowed_origins: Vec<String>,
     pub stateless: bool,
     pub allowed_hosts: Vec<String>,
     pub public_url: Option<url::Url>,
@@ -242,8 +252,28 @@ or --allow-shared-server-token to accept this",
                 return Err("--public-url must be an http(s) URL".into());
             }
         }
+        let mut allowed_origins: Vec<String> = self
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        if allowed_origins.is_empty() {
+            allowed_origins = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+                .map(String::from)
+                .to_vec();
+        }
+        if let Some(bad) = allowed_origins
+            .iter()
+            .find(|o| !o.contains("://") && o.as_str() != "null")
+        {
+            return Err(format!(
+                "--allowed-origin {bad:?} needs a scheme, e.g. https://app.example.com:443"
+            ));
+        }
         Ok(HttpConfig {
             listen: self.listen,
+            allowed_origins,
             stateless: self.stateless,
             allowed_hosts,
             public_url: self.public_url.clone(),
