@@ -676,3 +676,47 @@ async fn a_250_thread_pr_comes_back_whole_in_order_read_from_both_ends() {
         );
     }
 }
+
+#[tokio::test]
+async fn stateless_mode_answers_any_request_without_a_session() {
+    let double = Double::start().await;
+    let server = HttpServer::start(
+        &double,
+        ServerOptions {
+            args: &["--stateless"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value| {
+        http.post(server.mcp_url())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .header("x-github-token", BOB)
+            .json(&body)
+            .send()
+    };
+    let init = post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}))
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    assert!(
+        init.headers().get("mcp-session-id").is_none(),
+        "no server-side session"
+    );
+    // Any replica could take this call: it carries everything it needs.
+    let call = post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}))
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+    let body: serde_json::Value = call.json().await.unwrap();
+    assert_eq!(
+        body["result"]["structuredContent"]["login"], "bob",
+        "{body}"
+    );
+    assert_eq!(
+        body["result"]["structuredContent"]["token_source"],
+        "header"
+    );
+}
