@@ -265,6 +265,8 @@ pub struct CreatedComment {
     pub url: String,
     /// For a reply: the comment it answers.
     pub in_reply_to_id: Option<u64>,
+    /// Login of the author: the caller.
+    pub author: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -284,6 +286,8 @@ pub struct ReviewOutcome {
     /// `PENDING`, `COMMENTED`, `APPROVED` or `CHANGES_REQUESTED`; `DELETED` after delete.
     pub state: String,
     pub url: Option<String>,
+    /// Login of the reviewer: the caller.
+    pub author: Option<String>,
     /// Inline comments created with the review.
     pub comments: Vec<CreatedComment>,
 }

@@ -133,6 +133,20 @@ async fn the_whole_review_loop_lands_each_write_once_under_the_callers_user() {
         "{writes:?}"
     );
 
+    // Each write left an audit line naming the user, the tool and what it created.
+    let logs = server.logs();
+    let audit = logs
+        .lines()
+        .find(|l| l.contains("audit=true") && l.contains("reply_to_review_comment"))
+        .expect("audit line");
+    assert!(
+        audit.contains("login=\"alice\"")
+            && audit.contains(&reply_id.to_string())
+            && audit.contains("token_fp="),
+        "{audit}"
+    );
+    assert_no_token_in(&logs, "server logs");
+
     // And reading back shows them.
     let after = call(
         &alice,

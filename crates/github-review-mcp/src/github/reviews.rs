@@ -164,6 +164,7 @@ struct RestComment {
     node_id: String,
     html_url: String,
     in_reply_to_id: Option<u64>,
+    user: Option<Login>,
 }
 
 impl From<RestComment> for CreatedComment {
@@ -173,6 +174,7 @@ impl From<RestComment> for CreatedComment {
             node_id: c.node_id,
             url: c.html_url,
             in_reply_to_id: c.in_reply_to_id,
+            author: c.user.map(|u| u.login),
         }
     }
 }
@@ -221,6 +223,7 @@ pub async fn create(
         node_id: review.node_id,
         state: review.state,
         url: review.html_url,
+        author: review.user.map(|u| u.login),
         comments,
     })
 }
@@ -264,6 +267,7 @@ pub async fn submit(
         node_id: review.node_id,
         state: review.state,
         url: review.html_url,
+        author: review.user.map(|u| u.login),
         comments,
     })
 }
@@ -278,7 +282,6 @@ pub async fn delete(
     let review: Option<RestReview> = client
         .write(token, Method::DELETE, &path, &json!({}))
         .await?;
-    let _ = review.as_ref().and_then(|r| r.user.as_ref());
     Ok(ReviewOutcome {
         id: review_id,
         node_id: review
@@ -287,6 +290,7 @@ pub async fn delete(
             .unwrap_or_default(),
         state: "DELETED".to_owned(),
         url: None,
+        author: review.and_then(|r| r.user).map(|u| u.login),
         comments: Vec::new(),
     })
 }
@@ -304,6 +308,7 @@ pub async fn add_pending_comment(
         id: String,
         full_database_id: Option<String>,
         url: String,
+        author: Option<Login>,
     }
     #[derive(Deserialize)]
     struct Nodes {
@@ -348,6 +353,7 @@ pub async fn add_pending_comment(
         node_id: node.id,
         url: node.url,
         in_reply_to_id: None,
+        author: node.author.map(|a| a.login),
     })
 }
 
@@ -381,6 +387,7 @@ pub async fn issue_comment(
         id: u64,
         node_id: String,
         html_url: String,
+        user: Option<Login>,
     }
     let path = format!(
         "repos/{}/{}/issues/{}/comments",
@@ -394,5 +401,6 @@ pub async fn issue_comment(
         node_id: c.node_id,
         url: c.html_url,
         in_reply_to_id: None,
+        author: c.user.map(|u| u.login),
     })
 }

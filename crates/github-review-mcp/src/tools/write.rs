@@ -17,8 +17,17 @@ use crate::github::reviews::{self, InlineComment};
 use crate::github::threads;
 use crate::model::{CreatedComment, ReviewOutcome, ThreadResolution};
 
-fn audit(tool: &str, target: &str, created: &str) {
-    tracing::info!(audit = true, tool, target, created, "write");
+/// One audit line per landed write: who (login; the span adds the token's
+/// fingerprint), which tool, on what, and what it created.
+fn audit(tool: &str, target: &str, created: &str, login: Option<&str>) {
+    tracing::info!(
+        audit = true,
+        login = login.unwrap_or("unknown"),
+        tool,
+        target,
+        created,
+        "write"
+    );
 }
 
 /// Validates and converts an inline comment; a one-line "range" becomes one line.
@@ -106,6 +115,7 @@ before replying again.",
                     "reply_to_review_comment",
                     &format!("{pr} comment {}", args.comment_id),
                     &c.id.to_string(),
+                    c.author.as_deref(),
                 );
             }
             respond(
@@ -198,7 +208,12 @@ a line or a range (path, line, side, start_line, start_side, body). Returns the 
             )
             .await;
             if let Ok(r) = &result {
-                audit("create_pr_review", &pr.to_string(), &r.id.to_string());
+                audit(
+                    "create_pr_review",
+                    &pr.to_string(),
+                    &r.id.to_string(),
+                    r.author.as_deref(),
+                );
             }
             respond(
                 result,
@@ -247,7 +262,12 @@ review_id is found automatically when omitted.",
             )
             .await;
             if let Ok(r) = &result {
-                audit("submit_pending_review", &pr.to_string(), &r.id.to_string());
+                audit(
+                    "submit_pending_review",
+                    &pr.to_string(),
+                    &r.id.to_string(),
+                    r.author.as_deref(),
+                );
             }
             respond(
                 result,
@@ -286,11 +306,12 @@ when omitted. Submitted reviews cannot be deleted.",
                 },
             };
             let result = reviews::delete(self.github(), token, &pr, review_id).await;
-            if result.is_ok() {
+            if let Ok(r) = &result {
                 audit(
                     "delete_pending_review",
                     &pr.to_string(),
                     &review_id.to_string(),
+                    r.author.as_deref(),
                 );
             }
             respond(
@@ -335,6 +356,7 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
                     "add_pending_review_comment",
                     &pr.to_string(),
                     &c.id.to_string(),
+                    c.author.as_deref(),
                 );
             }
             respond(
@@ -368,7 +390,12 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
             let result =
                 reviews::issue_comment(self.github(), &call.credential, &pr, &args.body).await;
             if let Ok(c) = &result {
-                audit("add_issue_comment", &pr.to_string(), &c.id.to_string());
+                audit(
+                    "add_issue_comment",
+                    &pr.to_string(),
+                    &c.id.to_string(),
+                    c.author.as_deref(),
+                );
             }
             respond(result, &format!("Could not comment on {pr}"), |c| {
                 created_comment_text("Commented", c)
@@ -397,8 +424,8 @@ impl ReviewServer {
                 return text_error("thread_id must be a review thread's node id (PRRT_...)");
             }
             let result = threads::set_resolved(self.github(), &call.credential, id, resolve).await;
-            if result.is_ok() {
-                audit(tool, id, id);
+            if let Ok(t) = &result {
+                audit(tool, id, id, t.resolved_by.as_deref());
             }
             let verb = if resolve { "resolve" } else { "unresolve" };
             respond(result, &format!("Could not {verb} thread {id}"), |t| {
