@@ -6,6 +6,7 @@ mod floor;
 mod measure;
 mod procs;
 mod report;
+mod review_loop;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -47,6 +48,9 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         structured_bytes: usize,
     },
+    /// The whole review loop an agent runs on a 300-thread PR with 50 ms per request:
+    /// find the PR, list open threads, fetch comments, reply, resolve, review.
+    ReviewLoop(review_loop::ReviewLoopOpts),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -94,6 +98,7 @@ async fn main() -> std::process::ExitCode {
             text_bytes,
             structured_bytes,
         }) => floor::serve(text_bytes, structured_bytes).await,
+        Some(Cmd::ReviewLoop(opts)) => review_loop::run(opts).await,
         None => run(cli.opts).await,
     };
     match result {

@@ -174,9 +174,7 @@ impl Direct {
             }
             // The document's `head` alias: a plain forward page (no `$withTail`).
             let connection = &v["data"]["repository"]["pullRequest"]["head"];
-            let nodes = connection["nodes"]
-                .as_array()
-                .context("no head.nodes")?;
+            let nodes = connection["nodes"].as_array().context("no head.nodes")?;
             threads += nodes.len();
             for node in nodes {
                 comments += node["comments"]["nodes"].as_array().map_or(0, Vec::len);

@@ -161,7 +161,7 @@ pub struct ListThreadsArgs {
     /// Only threads opened by this login.
     #[serde(default)]
     pub author: Option<String>,
-    /// Threads scanned per page, 1–100. Default 50. Filters apply within the page.
+    /// Threads scanned per page, 1–100. Default 100. Filters apply within the page.
     #[serde(default)]
     pub per_page: Option<u32>,
     /// `next_cursor` of the previous page.

@@ -335,7 +335,7 @@ path (file, or directory ending in /), author (who opened the thread). Paged: pa
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("list_review_threads", &ctx, |call| async move {
-            let per_page = match in_range("per_page", args.per_page, 1, 100, 50) {
+            let per_page = match in_range("per_page", args.per_page, 1, 100, 100) {
                 Ok(p) => p,
                 Err(e) => return text_error(e),
             };
