@@ -1,0 +1,4 @@
+#![no_main]
+//! libFuzzer entry; the property is `github_review_mcp_fuzz::pr_ref`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| github_review_mcp_fuzz::pr_ref(data));

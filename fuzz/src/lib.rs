@@ -1,0 +1,91 @@
+//! The properties the fuzz targets check, as plain functions: `cargo fuzz` drives
+//! them with libFuzzer, and `cargo test` replays the kept corpus through them.
+
+use github_review_mcp::auth::{FingerprintKey, Token, TokenPolicy};
+use github_review_mcp::github::{GitHubHost, PullRequestRef};
+use github_review_mcp::tools::FetchArgs;
+
+/// PR references: never panic; whatever is accepted is a valid owner, repository
+/// and number.
+pub fn pr_ref(data: &[u8]) {
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+    let hosts = [GitHubHost::github_com(), GitHubHost::parse("ghes.example.com:8443").expect("valid")];
+    for host in hosts {
+        if let Ok(pr) = PullRequestRef::parse(input, &host) {
+            assert!((1..=39).contains(&pr.owner.len()));
+            assert!(!pr.repo.is_empty() && pr.repo != "." && pr.repo != "..");
+            assert!(!pr.owner.contains('/') && !pr.repo.contains('/'));
+            assert!(pr.number >= 1 && pr.number <= i32::MAX as u32);
+        }
+        let _ = GitHubHost::parse(input);
+    }
+}
+
+/// Token sources from hostile header bytes and `_meta` JSON: never panic, and no
+/// error message contains the header's value.
+pub fn token_sources(data: &[u8]) {
+    let key = FingerprintKey::from_secret("fuzzing-key-0123456789");
+    let policy = TokenPolicy::new(Token::parse("ghp_server", &key).ok(), key);
+    let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let (header, meta) = data.split_at(split);
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_bytes(header) {
+        headers.insert("x-github-token", value.clone());
+        headers.insert(http::header::AUTHORIZATION, value);
+    }
+    let meta_value: Option<serde_json::Value> = serde_json::from_slice(meta.get(1..).unwrap_or_default()).ok();
+    for headers in [Some(&headers), None] {
+        if let Err(err) = policy.resolve(meta_value.as_ref(), headers) {
+            let message = err.to_string();
+            if header.len() >= 12 {
+                if let Ok(text) = std::str::from_utf8(header) {
+                    assert!(!message.contains(text), "the error echoes the header");
+                }
+            }
+        }
+    }
+}
+
+/// Tool arguments as a model might send them: parsing and validation never panic,
+/// and accepted limits are in range.
+pub fn tool_args(data: &[u8]) {
+    if let Ok(args) = serde_json::from_slice::<FetchArgs>(data) {
+        if let Ok(options) = args.options() {
+            assert!((1..=100).contains(&options.per_page));
+            assert!((1..=200).contains(&options.max_pages));
+            assert!((1..=100_000).contains(&options.max_comments));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn replay(target: &str, check: fn(&[u8])) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("corpus directory") {
+            check(&std::fs::read(entry.expect("entry").path()).expect("corpus file"));
+            n += 1;
+        }
+        assert!(n > 0, "{} is empty", dir.display());
+    }
+
+    #[test]
+    fn the_pr_ref_corpus_replays_clean() {
+        replay("pr_ref", super::pr_ref);
+    }
+
+    #[test]
+    fn the_token_sources_corpus_replays_clean() {
+        replay("token_sources", super::token_sources);
+    }
+
+    #[test]
+    fn the_tool_args_corpus_replays_clean() {
+        replay("tool_args", super::tool_args);
+    }
+}
