@@ -242,14 +242,9 @@ review_id is found automatically when omitted.",
                 Err(e) => return e,
             };
             let token = &call.credential;
-            let review_id = match args.review_id {
-                Some(id) => id,
-                None => match reviews::pending(self.github(), token, &pr).await {
-                    Ok((id, _)) => id,
-                    Err(e) => {
-                        return text_error(format!("Could not find your pending review: {e}"))
-                    }
-                },
+            let review_id = match self.pending_review_id(token, &pr, args.review_id).await {
+                Ok(id) => id,
+                Err(e) => return e,
             };
             let body = args.body.as_deref().filter(|b| !b.trim().is_empty());
             let result = reviews::submit(
@@ -296,14 +291,9 @@ when omitted. Submitted reviews cannot be deleted.",
                 Err(e) => return e,
             };
             let token = &call.credential;
-            let review_id = match args.review_id {
-                Some(id) => id,
-                None => match reviews::pending(self.github(), token, &pr).await {
-                    Ok((id, _)) => id,
-                    Err(e) => {
-                        return text_error(format!("Could not find your pending review: {e}"))
-                    }
-                },
+            let review_id = match self.pending_review_id(token, &pr, args.review_id).await {
+                Ok(id) => id,
+                Err(e) => return e,
             };
             let result = reviews::delete(self.github(), token, &pr, review_id).await;
             if let Ok(r) = &result {
@@ -406,6 +396,22 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
 }
 
 impl ReviewServer {
+    /// `given`, or the id of the caller's pending review on `pr`.
+    async fn pending_review_id(
+        &self,
+        token: &crate::github::Credential,
+        pr: &crate::github::PullRequestRef,
+        given: Option<u64>,
+    ) -> Result<u64, CallToolResult> {
+        match given {
+            Some(id) => Ok(id),
+            None => reviews::pending(self.github(), token, pr)
+                .await
+                .map(|(id, _)| id)
+                .map_err(|e| text_error(format!("Could not find your pending review: {e}"))),
+        }
+    }
+
     async fn set_resolved(
         &self,
         tool: &'static str,
