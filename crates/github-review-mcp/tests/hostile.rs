@@ -58,7 +58,6 @@ async fn broken_requests_get_4xx_and_the_server_stays_up() {
     let mut cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
         ("malformed JSON", http.post(&url).header("content-type", "application/json").header("accept", ACCEPT).body("{\"jsonrpc\": ")),
         ("a batch", http.post(&url).header("accept", ACCEPT).json(&json!([init_body(), init_body()]))),
-        ("a body over the limit", http.post(&url).header("content-type", "application/json").header("accept", ACCEPT).body(vec![b' '; 2 << 20])),
         ("a wrong content type", http.post(&url).header("content-type", "text/plain").header("accept", ACCEPT).body(init_body().to_string())),
         ("a foreign Host (DNS rebinding)", http.post(&url).header("host", "evil.example").header("accept", ACCEPT).json(&init_body())),
         ("a foreign Origin", http.post(&url).header("origin", "https://evil.example").header("accept", ACCEPT).json(&init_body())),
@@ -87,6 +86,14 @@ async fn broken_requests_get_4xx_and_the_server_stays_up() {
         let status = raw(&server, post_with_header(&server, name, value)).await;
         assert!((400..500).contains(&status), "{what}: {status}");
     }
+    // A body over the limit is refused from its Content-Length, before it is read
+    // (sent raw: a client still writing a large body may miss an early answer).
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let oversize = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAccept: {ACCEPT}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{\"jsonrpc\"",
+        2 << 20
+    );
+    assert_eq!(raw(&server, oversize.into_bytes()).await, 413);
     // A CR/LF cannot smuggle a header: it splits the line and the request is refused or sanitized.
     let status = raw(
         &server,

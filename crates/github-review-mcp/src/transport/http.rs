@@ -92,6 +92,18 @@ async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) 
             return json_error(StatusCode::BAD_REQUEST, &err.to_string());
         }
     }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > gate.max_body_bytes) {
+        // Refuse before reading a byte of it.
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("request body larger than {} bytes", gate.max_body_bytes),
+        );
+    }
     let (parts, body) = request.into_parts();
     let bytes = match to_bytes(body, gate.max_body_bytes).await {
         Ok(bytes) => bytes,
