@@ -295,6 +295,24 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_a_resolved_token_shows_no_part_of_it() {
+        let p = policy(Some("ghp_serverSECRETSECRET"));
+        let h = headers(&[("authorization", "Bearer gho_bearerSECRETSECRET")]);
+        for resolved in [
+            p.resolve(Some(&json!("ghp_metaSECRETSECRET")), None)
+                .unwrap(),
+            p.resolve(None, Some(&h)).unwrap(),
+            p.resolve(None, None).unwrap(),
+        ] {
+            let shown = format!("{resolved:?} {p:?}");
+            assert!(
+                !shown.contains("SECRET") && !shown.contains("Secret"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
     fn error_messages_never_contain_the_token() {
         let p = policy(None);
         let secret = "ghp_SECRETSECRET with space";

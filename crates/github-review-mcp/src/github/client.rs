@@ -647,6 +647,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_of_a_credential_and_the_client_shows_no_token() {
+        let key = crate::auth::FingerprintKey::random();
+        let token = Token::parse("ghp_credentialSECRETSECRET", &key).unwrap();
+        let credential = Credential {
+            token,
+            quota: Some(super::super::limits::Shares::new(10).for_tenant("t")),
+        };
+        let client = GitHubClient::new(GitHubHost::github_com(), Duration::from_secs(1)).unwrap();
+        let shown = format!("{credential:?} {client:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("classic_pat"), "{shown}");
+    }
+
+    #[test]
     fn next_link_is_found_among_others() {
         let header = r#"<https://api.github.com/repos/o/r/pulls?page=1>; rel="prev", <https://api.github.com/repos/o/r/pulls?page=3>; rel="next", <https://api.github.com/repos/o/r/pulls?page=9>; rel="last""#;
         assert_eq!(
