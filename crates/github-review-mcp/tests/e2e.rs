@@ -119,6 +119,12 @@ async fn fetch_returns_threads_with_location_state_and_replies_as_markdown_and_j
     assert_eq!(threads[1]["is_resolved"], json!(true));
     assert_eq!(threads[1]["resolved_by"], "alice");
     assert_eq!(threads[2]["is_outdated"], json!(true));
+    // JSON carries the same cleaned text as the Markdown: no hidden characters.
+    let hidden = threads[2]["comments"][0]["body"].as_str().unwrap();
+    assert!(
+        hidden.ends_with("and hiddentext.") && !hidden.contains('\u{202E}'),
+        "{hidden:?}"
+    );
 
     // output=json puts the same object in the text content.
     let result = call(

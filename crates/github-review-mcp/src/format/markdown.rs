@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use super::sanitize::{fence_for, one_line, visible};
 use crate::model::{ReviewComment, ReviewComments, ReviewThread};
+use crate::untrusted::{fence_for, one_line, visible};
 
 pub fn review_comments_markdown(result: &ReviewComments) -> String {
     let body_bytes: usize = result

@@ -2,7 +2,6 @@
 //! request. Pure functions over `crate::model`; no I/O.
 
 mod markdown;
-pub mod sanitize;
 mod views;
 
 pub use markdown::review_comments_markdown;

@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use super::markdown::fenced;
-use super::sanitize::one_line;
 use crate::model::{PullRequestChecks, PullRequestDetails, PullRequestReviews, ThreadList};
+use crate::untrusted::one_line;
 
 fn login(l: &Option<String>) -> String {
     format!("@{}", one_line(l.as_deref().unwrap_or("ghost")))

@@ -10,6 +10,7 @@ use super::pr_ref::PullRequestRef;
 use crate::model::{
     ChangedFile, CheckRun, CommitStatus, OpenPullRequest, PullRequestChecks, PullRequestDetails,
 };
+use crate::untrusted::clean;
 
 pub const REVIEW_DECISION_QUERY: &str = include_str!("graphql/review_decision.graphql");
 
@@ -182,12 +183,12 @@ pub async fn details(
     let files = files
         .into_iter()
         .map(|f| {
-            let mut patch = f.patch.filter(|_| options.include_patch);
+            let mut patch = f.patch.filter(|_| options.include_patch).map(clean);
             let patch_truncated = patch
                 .as_mut()
                 .is_some_and(|p| cut(p, options.max_patch_bytes));
             ChangedFile {
-                filename: f.filename,
+                filename: clean(f.filename),
                 status: f.status,
                 additions: f.additions,
                 deletions: f.deletions,
@@ -202,13 +203,13 @@ pub async fn details(
         owner: pr.owner.clone(),
         repo: pr.repo.clone(),
         number: pull.number,
-        title: pull.title,
+        title: clean(pull.title),
         url: pull.html_url,
         state: pull.state,
         merged: pull.merged.unwrap_or(pull.merged_at.is_some()),
         draft: pull.draft.unwrap_or(false),
         author: pull.user.map(|u| u.login),
-        body: pull.body.unwrap_or_default(),
+        body: clean(pull.body.unwrap_or_default()),
         base_ref: pull.base.name,
         head_ref: pull.head.name,
         head_sha: pull.head.sha,

@@ -11,6 +11,7 @@ use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
 use super::threads::ThreadFilter;
 use crate::model::{PullRequestSummary, ReviewComment, ReviewComments, ReviewThread};
+use crate::untrusted::clean;
 
 pub const REVIEW_THREADS_QUERY: &str = include_str!("graphql/review_threads.graphql");
 pub const THREAD_COMMENTS_QUERY: &str = include_str!("graphql/thread_comments.graphql");
@@ -169,10 +170,10 @@ impl From<CommentNode> for ReviewComment {
             id: parse_id(c.full_database_id.as_deref()),
             node_id: c.id,
             author: c.author.map(|a| a.login),
-            body: c.body,
+            body: clean(c.body),
             created_at: c.created_at,
             url: c.url,
-            diff_hunk: c.diff_hunk,
+            diff_hunk: clean(c.diff_hunk),
             in_reply_to_id: c
                 .reply_to
                 .and_then(|r| parse_id(r.full_database_id.as_deref())),
@@ -255,7 +256,7 @@ async fn scan_threads(
                 owner: pr.owner.clone(),
                 repo: pr.repo.clone(),
                 number: pull.number,
-                title: pull.title,
+                title: clean(pull.title),
                 url: pull.url,
                 state: pull.state,
                 is_draft: pull.is_draft,
@@ -388,7 +389,7 @@ pub async fn fetch_review_comments(
         }
         threads.push(ReviewThread {
             id: node.id,
-            path: node.path,
+            path: clean(node.path),
             line: node.line,
             start_line: node.start_line,
             original_line: node.original_line,

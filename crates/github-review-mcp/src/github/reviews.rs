@@ -10,6 +10,7 @@ use super::client::{Credential, GitHubClient};
 use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
 use crate::model::{CreatedComment, PullRequestReviews, ReviewOutcome, ReviewSummary};
+use crate::untrusted::clean;
 
 pub const REVIEWS_QUERY: &str = include_str!("graphql/reviews.graphql");
 pub const ADD_PENDING_COMMENT_MUTATION: &str = include_str!("graphql/add_pending_comment.graphql");
@@ -116,7 +117,7 @@ pub async fn list(
             node_id: r.id,
             author: r.author.map(|a| a.login),
             state: r.state,
-            body: r.body,
+            body: clean(r.body),
             submitted_at: r.submitted_at,
             url: r.url,
             comment_count: r.comments.total_count,

@@ -8,6 +8,7 @@ use super::client::{Credential, GitHubClient};
 use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
 use crate::model::{ThreadFirstComment, ThreadList, ThreadResolution, ThreadSummary};
+use crate::untrusted::clean;
 
 pub const LIST_THREADS_QUERY: &str = include_str!("graphql/list_threads.graphql");
 pub const RESOLVE_MUTATION: &str = include_str!("graphql/resolve_thread.graphql");
@@ -163,7 +164,7 @@ pub async fn list(
             }
             Some(ThreadSummary {
                 id: t.id,
-                path: t.path,
+                path: clean(t.path),
                 line: t.line,
                 start_line: t.start_line,
                 original_line: t.original_line,
@@ -176,7 +177,7 @@ pub async fn list(
                 first_comment: first.map(|c| ThreadFirstComment {
                     id: c.full_database_id.and_then(|s| s.parse().ok()),
                     author: c.author.map(|a| a.login),
-                    body: c.body,
+                    body: clean(c.body),
                     created_at: c.created_at,
                     url: c.url,
                 }),

@@ -1,6 +1,8 @@
 //! Text from GitHub is untrusted: it may hide instructions from a human reader with
 //! invisible or bidirectional-control characters, or try to close the fence it is
-//! quoted in. These helpers strip the first and measure the second.
+//! quoted in. These helpers strip the first and measure the second. `github` cleans
+//! every body, title, path and hunk it returns (so JSON and Markdown agree); `format`
+//! fences them. Depends on nothing.
 
 use std::borrow::Cow;
 
@@ -31,6 +33,14 @@ pub fn visible(text: &str) -> Cow<'_, str> {
         Cow::Owned(text.chars().filter(|&c| !is_hidden(c)).collect())
     } else {
         Cow::Borrowed(text)
+    }
+}
+
+/// `text` without hidden characters, reusing its buffer when there were none.
+pub fn clean(text: String) -> String {
+    match visible(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(cleaned) => cleaned,
     }
 }
 
@@ -80,6 +90,15 @@ mod tests {
         assert_eq!(fence_for("no ticks"), 3);
         assert_eq!(fence_for("```rust\nx\n```"), 4);
         assert_eq!(fence_for("a `````` b"), 7);
+    }
+
+    #[test]
+    fn clean_keeps_the_buffer_when_nothing_is_hidden() {
+        let text = String::from("plain");
+        let ptr = text.as_ptr();
+        let cleaned = clean(text);
+        assert_eq!(cleaned.as_ptr(), ptr);
+        assert_eq!(clean("a\u{200B}b".to_owned()), "ab");
     }
 
     #[test]
