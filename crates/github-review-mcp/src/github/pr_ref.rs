@@ -43,6 +43,34 @@ pub enum PrRefError {
 }
 
 impl PullRequestRef {
+    /// The pull request's page on `host`.
+    pub fn web_url(&self, host: &GitHubHost) -> String {
+        format!(
+            "{}{}/{}/pull/{}",
+            host.web(),
+            self.owner,
+            self.repo,
+            self.number
+        )
+    }
+
+    /// GitHub's "not found" for this pull request (also what a private repository
+    /// the token cannot read looks like).
+    pub fn not_found(&self, host: &GitHubHost) -> super::GitHubError {
+        super::GitHubError::NotFound(format!("pull request {self} on {}", host.display_name()))
+    }
+
+    /// Maps GitHub's `NotFound` (of a repository or a query) to this pull request's.
+    pub fn naming_not_found<'a>(
+        &'a self,
+        host: &'a GitHubHost,
+    ) -> impl Fn(super::GitHubError) -> super::GitHubError + 'a {
+        move |e| match e {
+            super::GitHubError::NotFound(_) => self.not_found(host),
+            other => other,
+        }
+    }
+
     pub fn parse(input: &str, host: &GitHubHost) -> Result<Self, PrRefError> {
         let input = input.trim();
         if input.is_empty() {

@@ -101,20 +101,6 @@ fn pull_path(pr: &PullRequestRef) -> String {
     format!("repos/{}/{}/pulls/{}", pr.owner, pr.repo, pr.number)
 }
 
-fn not_found<'a>(
-    client: &'a GitHubClient,
-    pr: &PullRequestRef,
-) -> impl Fn(GitHubError) -> GitHubError + 'a {
-    let pr = pr.to_string();
-    move |e| match e {
-        GitHubError::NotFound(_) => GitHubError::NotFound(format!(
-            "pull request {pr} on {}",
-            client.host().display_name()
-        )),
-        other => other,
-    }
-}
-
 /// Cuts `text` to at most `max` bytes on a character boundary.
 fn cut(text: &mut String, max: usize) -> bool {
     if text.len() <= max {
@@ -177,9 +163,9 @@ pub async fn details(
         client.get_all::<File>(token, &files_path, options.max_files),
         decision
     );
-    let pull = pull.map_err(not_found(client, pr))?.body;
-    let (files, files_truncated) = files.map_err(not_found(client, pr))?;
-    let review_decision = decision.map_err(not_found(client, pr))?;
+    let pull = pull.map_err(pr.naming_not_found(client.host()))?.body;
+    let (files, files_truncated) = files.map_err(pr.naming_not_found(client.host()))?;
+    let review_decision = decision.map_err(pr.naming_not_found(client.host()))?;
     let files = files
         .into_iter()
         .map(|f| {
@@ -306,7 +292,7 @@ pub async fn checks(
     let pull = client
         .get::<Pull>(token, &pull_path(pr))
         .await
-        .map_err(not_found(client, pr))?
+        .map_err(pr.naming_not_found(client.host()))?
         .body;
     let sha = pull.head.sha;
     let base = format!("repos/{}/{}/commits/{sha}", pr.owner, pr.repo);

@@ -207,12 +207,7 @@ async fn scan_threads(
     let both_ends = max_comments >= FetchOptions::default().max_comments as usize;
     let hint_key = format!("{}/{}#{}", pr.owner, pr.repo, pr.number);
     let hinted_total = client.size_hint(token.token.id(), &hint_key);
-    let not_found = || {
-        GitHubError::NotFound(format!(
-            "pull request {pr} on {}",
-            client.host().display_name()
-        ))
-    };
+    let not_found = || pr.not_found(client.host());
 
     let mut head: Vec<ThreadNode> = Vec::new();
     let mut tail_pages: Vec<Vec<ThreadNode>> = Vec::new();

@@ -69,23 +69,6 @@ struct ReviewsData {
     repository: Option<RepoNode>,
 }
 
-fn pr_not_found(client: &GitHubClient, pr: &PullRequestRef) -> GitHubError {
-    GitHubError::NotFound(format!(
-        "pull request {pr} on {}",
-        client.host().display_name()
-    ))
-}
-
-fn web_url(client: &GitHubClient, pr: &PullRequestRef) -> String {
-    format!(
-        "{}{}/{}/pull/{}",
-        client.host().web(),
-        pr.owner,
-        pr.repo,
-        pr.number
-    )
-}
-
 /// Every review of the pull request, oldest first, with its comment count.
 pub async fn list(
     client: &GitHubClient,
@@ -104,13 +87,13 @@ pub async fn list(
             )
             .await
             .map_err(|e| match e {
-                GitHubError::NotFound(_) => pr_not_found(client, pr),
+                GitHubError::NotFound(_) => pr.not_found(client.host()),
                 other => other,
             })?;
         let connection = data
             .repository
             .and_then(|r| r.pull_request)
-            .ok_or_else(|| pr_not_found(client, pr))?
+            .ok_or_else(|| pr.not_found(client.host()))?
             .reviews;
         reviews.extend(connection.nodes.into_iter().map(|r| ReviewSummary {
             id: r.full_database_id.and_then(|s| s.parse().ok()),
@@ -131,7 +114,7 @@ pub async fn list(
         }
     }
     Ok(PullRequestReviews {
-        pr_url: web_url(client, pr),
+        pr_url: pr.web_url(client.host()),
         reviews,
     })
 }

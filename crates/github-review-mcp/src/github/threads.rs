@@ -128,12 +128,7 @@ pub async fn list(
     page_size: u32,
     cursor: Option<&str>,
 ) -> Result<ThreadList, GitHubError> {
-    let not_found = || {
-        GitHubError::NotFound(format!(
-            "pull request {pr} on {}",
-            client.host().display_name()
-        ))
-    };
+    let not_found = || pr.not_found(client.host());
     let data: Data = client
         .graphql(
             token,
@@ -185,13 +180,7 @@ pub async fn list(
         })
         .collect();
     Ok(ThreadList {
-        pr_url: format!(
-            "{}{}/{}/pull/{}",
-            client.host().web(),
-            pr.owner,
-            pr.repo,
-            pr.number
-        ),
+        pr_url: pr.web_url(client.host()),
         threads: summaries,
         next_cursor: threads
             .page_info
