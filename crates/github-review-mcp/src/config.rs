@@ -362,6 +362,25 @@ mod tests {
     }
 
     #[test]
+    fn origins_default_to_loopback_and_need_a_scheme() {
+        let h = http(&["http"]);
+        let config = h.common.validate(&no_env).unwrap();
+        assert!(h
+            .validate(&config)
+            .unwrap()
+            .allowed_origins
+            .contains(&"http://localhost:*".to_owned()));
+        let h = http(&["http", "--allowed-origin", "app.example.com"]);
+        let err = h
+            .validate(&h.common.validate(&no_env).unwrap())
+            .unwrap_err();
+        assert!(err.contains("needs a scheme"), "{err}");
+        let h = http(&["http", "--allowed-origin", "https://app.example.com:443"]);
+        let http = h.validate(&h.common.validate(&no_env).unwrap()).unwrap();
+        assert_eq!(http.allowed_origins, ["https://app.example.com:443"]);
+    }
+
+    #[test]
     fn bad_host_and_bad_token_are_one_line_errors() {
         let h = http(&["http", "--github-host", "http://ghes.example.com"]);
         let err = h.common.validate(&no_env).unwrap_err();

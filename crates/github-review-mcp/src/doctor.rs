@@ -158,6 +158,11 @@ type Client = RunningService<RoleClient, ()>;
 
 async fn connect(args: &DoctorArgs, token: Option<&str>) -> Result<Client, String> {
     if let Some(command) = &args.stdio {
+        if matches!(args.via, Via::Header | Via::Bearer) {
+            return Err(
+                "over stdio there are no headers: use --via meta or --via server".to_owned(),
+            );
+        }
         let mut parts = command.split_whitespace();
         let program = parts.next().ok_or("--stdio is empty")?;
         let mut cmd = tokio::process::Command::new(program);

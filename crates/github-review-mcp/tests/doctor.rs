@@ -149,3 +149,37 @@ async fn an_unreachable_server_is_the_first_failure() {
     assert!(text.contains("FAIL] server reachable"), "{text}");
     drop(server);
 }
+
+#[tokio::test]
+async fn doctor_starts_a_stdio_server_and_follows_the_meta_token() {
+    let double = Double::start().await;
+    let run = |via: &'static str| {
+        let mut cmd = tokio::process::Command::new(server_bin());
+        cmd.env_clear()
+            .env("GITHUB_HOST", &double.url)
+            .env("GITHUB_TOKEN", BOB)
+            .args([
+                "doctor",
+                "--stdio",
+                &format!("{} stdio", server_bin()),
+                "--via",
+                via,
+            ]);
+        cmd
+    };
+    let out = run("meta").output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("resolved from meta") && text.contains("login bob"),
+        "{text}"
+    );
+    assert_no_token_in(&text, "doctor output");
+    // Headers do not exist over stdio: said, not silently ignored.
+    let out = run("header").output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !out.status.success() && text.contains("no headers"),
+        "{text}"
+    );
+}
