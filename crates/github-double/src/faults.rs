@@ -14,6 +14,10 @@ pub struct DoubleConfig {
     pub fault_rate: f64,
     pub drop_rate: f64,
     pub hang_rate: f64,
+    /// The share `slow_body_rate` of answers sends its headers at once and then its
+    /// body in ten pieces spread over `slow_body_ms`.
+    pub slow_body_ms: u64,
+    pub slow_body_rate: f64,
     /// Every N-th request gets a secondary rate limit (0 = never).
     pub secondary_rate_limit_every: u64,
     pub retry_after_secs: u64,
@@ -33,6 +37,8 @@ impl Default for DoubleConfig {
             fault_rate: 0.0,
             drop_rate: 0.0,
             hang_rate: 0.0,
+            slow_body_ms: 0,
+            slow_body_rate: 0.0,
             secondary_rate_limit_every: 0,
             retry_after_secs: 60,
             redirect_to: None,
@@ -53,6 +59,8 @@ pub struct ConfigPatch {
     pub fault_rate: Option<f64>,
     pub drop_rate: Option<f64>,
     pub hang_rate: Option<f64>,
+    pub slow_body_ms: Option<u64>,
+    pub slow_body_rate: Option<f64>,
     pub secondary_rate_limit_every: Option<u64>,
     pub retry_after_secs: Option<u64>,
     #[serde(default, with = "double_option")]
@@ -82,6 +90,7 @@ impl DoubleConfig {
             ("fault_rate", p.fault_rate),
             ("drop_rate", p.drop_rate),
             ("hang_rate", p.hang_rate),
+            ("slow_body_rate", p.slow_body_rate),
             ("redirect_rate", p.redirect_rate),
         ] {
             if let Some(r) = r {
@@ -99,6 +108,8 @@ impl DoubleConfig {
             fault_rate,
             drop_rate,
             hang_rate,
+            slow_body_ms,
+            slow_body_rate,
             secondary_rate_limit_every,
             retry_after_secs,
             redirect_to,
@@ -108,6 +119,12 @@ impl DoubleConfig {
             graphql_rate_limit
         );
         Ok(())
+    }
+
+    /// How long the `n`-th request's body takes to arrive, if it is slowed.
+    pub fn slow_body_for(&self, n: u64) -> Option<std::time::Duration> {
+        (self.slow_body_ms > 0 && hits(self.slow_body_rate, n))
+            .then(|| std::time::Duration::from_millis(self.slow_body_ms))
     }
 
     /// Which fault, if any, the `n`-th request (1-based) gets.
@@ -185,6 +202,25 @@ mod tests {
         };
         assert_eq!(c.fault_for(3), Some(Fault::SecondaryRateLimit));
         assert_eq!(c.fault_for(4), None);
+    }
+
+    #[test]
+    fn slow_bodies_need_both_a_duration_and_a_rate() {
+        let mut c = DoubleConfig {
+            slow_body_rate: 1.0,
+            ..DoubleConfig::default()
+        };
+        assert_eq!(c.slow_body_for(1), None, "no duration, no slow body");
+        c.slow_body_ms = 500;
+        assert_eq!(
+            c.slow_body_for(1),
+            Some(std::time::Duration::from_millis(500))
+        );
+        c.slow_body_rate = 0.5;
+        assert_eq!(c.slow_body_for(1), None);
+        assert!(c.slow_body_for(2).is_some());
+        let p: ConfigPatch = serde_json::from_str(r#"{"slow_body_rate": 2}"#).unwrap();
+        assert!(c.apply(&p).is_err());
     }
 
     #[test]

@@ -57,6 +57,11 @@ struct ServeArgs {
     /// Share of requests never answered.
     #[arg(long, default_value_t = 0.0)]
     hang_rate: f64,
+    /// Share of answers whose body trickles in over `--slow-body-ms`.
+    #[arg(long, default_value_t = 0.0)]
+    slow_body_rate: f64,
+    #[arg(long, default_value_t = 0)]
+    slow_body_ms: u64,
     /// Every N-th request gets a secondary rate limit 403 (0 = never).
     #[arg(long, default_value_t = 0)]
     secondary_rate_limit_every: u64,
@@ -134,6 +139,8 @@ fn main() -> anyhow::Result<()> {
         fault_rate: Some(args.fault_rate),
         drop_rate: Some(args.drop_rate),
         hang_rate: Some(args.hang_rate),
+        slow_body_rate: Some(args.slow_body_rate),
+        slow_body_ms: Some(args.slow_body_ms),
         ..Default::default()
     };
     config.apply(&patch).map_err(anyhow::Error::msg)?;

@@ -357,7 +357,10 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
     entry.writes = writes.load(Ordering::Relaxed);
     app.log.record_time(started.elapsed().as_micros() as u64);
     app.log.push(entry);
-    resp
+    match config.slow_body_for(n) {
+        Some(over) => slow_body(resp, over).await,
+        None => resp,
+    }
 }
 
 async fn graphql_gate(
@@ -532,6 +535,28 @@ pub async fn start(
     let router = crate::routes(state.clone());
     let task = tokio::spawn(serve(listener, router));
     Ok(Running { addr, state, task })
+}
+
+/// The same answer, its headers at once and its body in ten pieces spread over `over`
+/// (chunked, no `content-length`), like a GitHub answer over a congested link.
+async fn slow_body(resp: Response, over: Duration) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let piece = bytes.len().div_ceil(10).max(1);
+    let pieces: Vec<bytes::Bytes> = (0..bytes.len())
+        .step_by(piece)
+        .map(|start| bytes.slice(start..(start + piece).min(bytes.len())))
+        .collect();
+    let pause = over / 10;
+    let stream = futures_util::stream::unfold(pieces.into_iter(), move |mut rest| async move {
+        let next = rest.next()?;
+        tokio::time::sleep(pause).await;
+        Some((Ok::<_, Infallible>(next), rest))
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 #[cfg(test)]

@@ -54,6 +54,10 @@ pub struct CommonArgs {
     /// Seconds after which a request to GitHub is abandoned.
     #[arg(long, env = "GITHUB_REVIEW_MCP_GITHUB_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub github_timeout: u64,
+    /// Seconds after which a whole tool call (every GitHub request and wait in it)
+    /// ends with an error that says so. Every call returns within this bound.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_CALL_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub call_timeout: u64,
     /// Log format on stderr.
     #[arg(long, env = "GITHUB_REVIEW_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -86,9 +90,10 @@ pub struct CommonArgs {
     #[arg(
         long,
         env = "GITHUB_REVIEW_MCP_FINGERPRINT_KEY",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = |s: &str| Ok::<_, String>(secrecy::SecretString::from(s))
     )]
-    pub fingerprint_key: Option<String>,
+    pub fingerprint_key: Option<secrecy::SecretString>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -153,6 +158,7 @@ pub struct Config {
     pub tools: Option<std::collections::BTreeSet<String>>,
     pub tokens: TokenPolicy,
     pub github_timeout: Duration,
+    pub call_timeout: Duration,
     pub log_format: LogFormat,
 }
 
@@ -179,7 +185,8 @@ fn server_token_from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<String>
 impl CommonArgs {
     pub fn validate(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
         let host = GitHubHost::parse(&self.github_host).map_err(|e| e.to_string())?;
-        let key = match &self.fingerprint_key {
+        use secrecy::ExposeSecret;
+        let key = match self.fingerprint_key.as_ref().map(|s| s.expose_secret()) {
             Some(secret) if secret.len() >= 16 => FingerprintKey::from_secret(secret),
             Some(_) => return Err("--fingerprint-key must be at least 16 characters".into()),
             None => FingerprintKey::random(),
@@ -216,6 +223,7 @@ impl CommonArgs {
             tools: (!tools.is_empty()).then_some(tools),
             tokens: TokenPolicy::new(server_token, key),
             github_timeout: Duration::from_secs(self.github_timeout),
+            call_timeout: Duration::from_secs(self.call_timeout),
             log_format: self.log_format,
         })
     }
@@ -305,6 +313,21 @@ mod tests {
             Command::Http(h) => h,
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn debug_of_the_arguments_and_config_shows_no_token_and_no_key() {
+        let cli = parse(&["stdio", "--fingerprint-key", "KEYKEYKEYKEYKEYKEYKEY"]);
+        let Command::Stdio(common) = &cli.command else {
+            unreachable!()
+        };
+        let env =
+            |name: &str| (name == "GITHUB_TOKEN").then(|| "ghp_serverSECRETSECRET".to_owned());
+        let config = common.validate(&env).unwrap();
+        assert!(config.tokens.has_fallback());
+        let shown = format!("{cli:?} {config:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(!shown.contains("KEYKEY"), "{shown}");
     }
 
     #[test]

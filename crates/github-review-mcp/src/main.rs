@@ -57,6 +57,7 @@ fn main() -> ExitCode {
         }
     }
     telemetry::init(config.log_format);
+    telemetry::install_panic_hook();
     let metrics = Arc::new(Metrics::new());
     let client_options = ClientOptions {
         timeout: config.github_timeout,
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
         shares: config.server_token_share.map(Shares::new),
         tenant_header: config.tenant_header,
         in_flight: Default::default(),
+        call_timeout: config.call_timeout,
     });
     // One user over stdio needs one thread; HTTP serves many on all cores.
     let runtime = if http.is_some() {

@@ -101,6 +101,136 @@ async fn a_write_is_not_retried_after_a_server_error() {
 }
 
 #[tokio::test]
+async fn a_write_refused_by_a_secondary_limit_is_sent_again_and_lands_once() {
+    let double = Double::start().await;
+    let server = HttpServer::start(&double, ServerOptions::default()).await;
+    let alice = server.connect(&[("x-github-token", ALICE)], None).await;
+    // Every second request is refused with retry-after: 1; ours takes the first.
+    double
+        .configure(json!({"secondary_rate_limit_every": 2, "retry_after_secs": 1}))
+        .await;
+    reqwest::get(format!("{}/rate_limit", double.url))
+        .await
+        .unwrap();
+    double.clear_requests().await;
+    let result = call(
+        &alice,
+        "add_issue_comment",
+        json!({"pr_url": PR7, "body": "exactly once"}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&result), "{}", text(&result));
+    let posts: Vec<Value> = double
+        .requests()
+        .await
+        .into_iter()
+        .filter(|e| e["method"] == "POST")
+        .collect();
+    assert_eq!(
+        statuses(&posts),
+        [403, 201],
+        "refused (so not applied), then sent again and created"
+    );
+    let created: u64 = posts.iter().filter_map(|e| e["writes"].as_u64()).sum();
+    assert_eq!(created, 1, "one comment exists");
+}
+
+#[tokio::test]
+async fn a_slow_body_arrives_within_the_timeout_and_is_cut_beyond_it() {
+    let double = Double::start().await;
+    let server = HttpServer::start(
+        &double,
+        ServerOptions {
+            args: &["--github-timeout", "2"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let client = server.connect(&[("x-github-token", CAROL)], None).await;
+    // Headers at once, the body in ten pieces over 0.6 s: slow, but in time.
+    double
+        .configure(json!({"slow_body_ms": 600, "slow_body_rate": 1.0}))
+        .await;
+    healthy(&client).await;
+    double.configure(json!({"slow_body_ms": 5000})).await;
+    double.clear_requests().await;
+    let started = Instant::now();
+    let result = call(
+        &client,
+        "fetch_pr_review_comments",
+        json!({"pr_url": PR7}),
+        None,
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(
+        is_error(&result) && text(&result).contains("did not answer within 2s"),
+        "{}",
+        text(&result)
+    );
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+    assert_eq!(
+        double.requests().await.len(),
+        1,
+        "a timed-out read is not repeated (the bound would double)"
+    );
+    double.configure(json!({"slow_body_rate": 0.0})).await;
+    healthy(&client).await;
+}
+
+#[tokio::test]
+async fn every_call_ends_within_the_call_timeout_and_a_cut_write_says_so() {
+    let double = Double::start().await;
+    let server = HttpServer::start(
+        &double,
+        ServerOptions {
+            args: &["--call-timeout", "1"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let alice = server.connect(&[("x-github-token", ALICE)], None).await;
+    double.configure(json!({"latency_ms": 2500})).await;
+    let started = Instant::now();
+    let read = call(
+        &alice,
+        "fetch_pr_review_comments",
+        json!({"pr_url": PR7}),
+        None,
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(2400),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        is_error(&read) && text(&read).contains("call timeout of 1s"),
+        "{}",
+        text(&read)
+    );
+    assert!(!text(&read).contains("may or may not"));
+    let write = call(
+        &alice,
+        "add_issue_comment",
+        json!({"pr_url": PR7, "body": "slow"}),
+        None,
+    )
+    .await;
+    assert!(
+        is_error(&write) && text(&write).contains("may or may not have applied"),
+        "{}",
+        text(&write)
+    );
+    double.configure(json!({"latency_ms": 0})).await;
+    healthy(&alice).await;
+}
+
+#[tokio::test]
 async fn dropped_connections_are_retried_then_named() {
     let double = Double::start().await;
     let server = HttpServer::start(&double, ServerOptions::default()).await;

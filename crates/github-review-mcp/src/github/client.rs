@@ -271,8 +271,13 @@ impl GitHubClient {
                     self.metrics.upstream(api.name(), None);
                     let error = self.transport_error(&e);
                     // A read whose connection failed or broke is tried again, briefly;
-                    // a timeout is not (the bound would double).
-                    if !write && !e.is_timeout() && self.may_retry(started, &mut attempt).await {
+                    // so is a write whose connection was never made (nothing was
+                    // sent). A timeout is not (the bound would double).
+                    let unsent = e.is_connect();
+                    if (!write || unsent)
+                        && !e.is_timeout()
+                        && self.may_retry(started, &mut attempt).await
+                    {
                         tracing::info!(attempt, error = %error, "retrying a read after a network error");
                         continue;
                     }
@@ -299,10 +304,17 @@ impl GitHubClient {
                     return Ok((cached.headers, cached.body));
                 }
             }
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| self.transport_error(&e))?;
+            let body = match response.bytes().await {
+                Ok(body) => body,
+                Err(e) => {
+                    let error = self.transport_error(&e);
+                    if !write && !e.is_timeout() && self.may_retry(started, &mut attempt).await {
+                        tracing::info!(attempt, error = %error, "retrying a read whose answer broke off");
+                        continue;
+                    }
+                    return Err(error);
+                }
+            };
             if let Some(quota) = &credential.quota {
                 quota.charge();
             }
@@ -333,16 +345,17 @@ impl GitHubClient {
             }
             let error = self.status_error(status, &headers, &body);
             if let GitHubError::SecondaryRateLimit { retry_after } = &error {
-                // Writes are never repeated; reads wait when the wait is short.
+                // GitHub refuses such a request before acting on it, so reads and
+                // writes alike are sent again when the wait is short.
                 let backoff = Duration::from_millis(1000 << attempt.min(4));
                 let jitter = Duration::from_millis(rand::random::<u64>() % 250);
                 let wait = retry_after.unwrap_or(backoff) + jitter;
-                if !write && attempt < 3 && started.elapsed() + wait <= self.options.max_retry_wait
-                {
+                if attempt < 3 && started.elapsed() + wait <= self.options.max_retry_wait {
                     tracing::info!(
                         wait_ms = wait.as_millis() as u64,
                         attempt,
-                        "secondary rate limit: waiting before retrying a read"
+                        write,
+                        "secondary rate limit: waiting before sending the request again"
                     );
                     tokio::time::sleep(wait).await;
                     attempt += 1;
@@ -474,8 +487,9 @@ impl GitHubClient {
         Ok((items, false))
     }
 
-    /// A REST write (POST, PUT, PATCH, DELETE) with a JSON body. Never retried:
-    /// a write that may have happened is reported, not repeated.
+    /// A REST write (POST, PUT, PATCH, DELETE) with a JSON body. Sent again only when
+    /// it provably did not happen (a secondary rate limit refused it, or no connection
+    /// was made); a write that may have happened is reported, not repeated.
     pub async fn write<T: DeserializeOwned>(
         &self,
         token: &Credential,

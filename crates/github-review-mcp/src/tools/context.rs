@@ -97,6 +97,27 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn debug_of_a_call_context_shows_no_part_of_its_token() {
+        let key = crate::auth::FingerprintKey::random();
+        let token = crate::auth::Token::parse("github_pat_callSECRETSECRET", &key).unwrap();
+        let call = CallContext {
+            request_id: "r1".into(),
+            token: ResolvedToken {
+                token: token.clone(),
+                source: TokenSource::Meta,
+            },
+            credential: Credential::new(token),
+            tenant: "session:abc".into(),
+        };
+        let shown = format!("{call:?} {call:#?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("fine_grained") && shown.contains("r1"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn request_ids_that_could_forge_log_lines_are_replaced() {
         assert_eq!(
             sanitize_request_id(&json!("abc-123")),

@@ -48,6 +48,8 @@ pub struct Shared {
     pub tenant_header: Option<String>,
     /// Calls running now, so shutdown can let them finish.
     pub in_flight: Arc<InFlight>,
+    /// Every tool call ends within this, with a result or an error saying so.
+    pub call_timeout: std::time::Duration,
 }
 
 /// Counts tool calls in progress; shutdown waits (bounded) for it to reach zero.
@@ -187,9 +189,17 @@ impl ReviewServer {
             token_kind = call.token.token.kind().as_str(),
             token_fp = %call.token.token.id(),
         );
+        let is_write = self
+            .tool_router
+            .get(tool)
+            .and_then(|t| t.annotations.as_ref())
+            .and_then(|a| a.read_only_hint)
+            == Some(false);
+        let request_id = call.request_id.clone();
+        let bound = self.shared.call_timeout;
         async move {
             let started = Instant::now();
-            let result = f(call).await;
+            let result = bounded(bound, f(call), tool, &request_id, is_write).await;
             let outcome = if result.is_error == Some(true) {
                 "error"
             } else {
@@ -202,6 +212,43 @@ impl ReviewServer {
         }
         .instrument(span)
         .await
+    }
+}
+
+/// Runs a tool's future to its end, within `bound`: a panic becomes an internal
+/// error (logged by the panic hook with its location only, see `telemetry`), and a
+/// call past the bound is dropped with an error that says what is known about it.
+async fn bounded(
+    bound: std::time::Duration,
+    call: impl std::future::Future<Output = CallToolResult>,
+    tool: &str,
+    request_id: &str,
+    is_write: bool,
+) -> CallToolResult {
+    use futures::FutureExt;
+    match tokio::time::timeout(bound, std::panic::AssertUnwindSafe(call).catch_unwind()).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_panic)) => {
+            tracing::error!(outcome = "panic", "tool call panicked");
+            text_error(format!(
+                "internal error in {tool} (request id {request_id}); the server logged where it happened and goes on serving"
+            ))
+        }
+        Err(_elapsed) => {
+            tracing::warn!(
+                outcome = "call_timeout",
+                "tool call exceeded the call timeout"
+            );
+            let outcome = if is_write {
+                " GitHub may or may not have applied the change: check before trying again."
+            } else {
+                ""
+            };
+            text_error(format!(
+                "{tool} did not finish within the server's call timeout of {}s (GitHub answered too slowly).{outcome}",
+                bound.as_secs()
+            ))
+        }
     }
 }
 
@@ -273,6 +320,55 @@ mod tests {
 
     /// Tool schemas are an API: a change must be deliberate. Review the diff, then
     /// run `UPDATE_SNAPSHOTS=1 cargo nextest run -p github-review-mcp tool_schemas`.
+    #[tokio::test]
+    async fn a_panicking_call_becomes_an_internal_error_without_its_message() {
+        let secret = "ghp_PanicPayloadMustNotSurface0000000000";
+        let result = bounded(
+            std::time::Duration::from_secs(5),
+            async move { panic!("request data {secret}") },
+            "whoami",
+            "req-1",
+            false,
+        )
+        .await;
+        assert_eq!(result.is_error, Some(true));
+        let text = serde_json::to_string(&result.content).unwrap();
+        assert!(
+            text.contains("internal error in whoami (request id req-1)"),
+            "{text}"
+        );
+        assert!(!text.contains("PanicPayload"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_past_the_bound_ends_with_an_error_naming_the_bound() {
+        let slow = async {
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            text_error("never")
+        };
+        let result = bounded(
+            std::time::Duration::from_secs(7),
+            slow,
+            "add_issue_comment",
+            "r",
+            true,
+        )
+        .await;
+        let text = serde_json::to_string(&result.content).unwrap();
+        assert!(text.contains("call timeout of 7s"), "{text}");
+        assert!(text.contains("may or may not have applied"), "{text}");
+        let read = bounded(
+            std::time::Duration::from_secs(7),
+            std::future::pending::<CallToolResult>(),
+            "fetch_pr_review_comments",
+            "r",
+            false,
+        )
+        .await;
+        let text = serde_json::to_string(&read.content).unwrap();
+        assert!(!text.contains("may or may not"), "{text}");
+    }
+
     #[test]
     fn tool_schemas_match_the_snapshot() {
         let current = serde_json::to_string_pretty(&ReviewServer::all_tools()).unwrap() + "\n";

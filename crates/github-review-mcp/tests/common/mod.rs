@@ -154,7 +154,9 @@ impl Default for ServerOptions<'_> {
         Self {
             server_token: None,
             args: &[],
-            rust_log: "info",
+            // Every test runs the server at trace level, and every server's log is
+            // checked for tokens when it is dropped (see `Drop for HttpServer`).
+            rust_log: "trace",
         }
     }
 }
@@ -239,6 +241,16 @@ impl HttpServer {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for HttpServer {
+    /// Whatever the test did (faults, hostile input, many tenants), no token and no
+    /// slice of one may appear in what the server wrote.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_no_token_in(&self.logs(), "server logs");
+        }
     }
 }
 
