@@ -11,7 +11,10 @@ pub fn pr_ref(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
-    let hosts = [GitHubHost::github_com(), GitHubHost::parse("ghes.example.com:8443").expect("valid")];
+    let hosts = [
+        GitHubHost::github_com(),
+        GitHubHost::parse("ghes.example.com:8443").expect("valid"),
+    ];
     for host in hosts {
         if let Ok(pr) = PullRequestRef::parse(input, &host) {
             assert!((1..=39).contains(&pr.owner.len()));
@@ -35,7 +38,8 @@ pub fn token_sources(data: &[u8]) {
     let policy = TokenPolicy::new(Token::parse("ghp_server", &key).ok(), key);
     let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let (header, meta) = data.split_at(split);
-    let meta_value: Option<serde_json::Value> = serde_json::from_slice(meta.get(1..).unwrap_or_default()).ok();
+    let meta_value: Option<serde_json::Value> =
+        serde_json::from_slice(meta.get(1..).unwrap_or_default()).ok();
     let mut headers = http::HeaderMap::new();
     if let Ok(value) = http::HeaderValue::from_bytes(header) {
         headers.insert("x-github-token", value.clone());
@@ -43,7 +47,10 @@ pub fn token_sources(data: &[u8]) {
     }
     for with_headers in [Some(&headers), None] {
         match policy.resolve(meta_value.as_ref(), with_headers) {
-            Err(err) => assert!(err.to_string().len() < 300, "an error text grew with the input"),
+            Err(err) => assert!(
+                err.to_string().len() < 300,
+                "an error text grew with the input"
+            ),
             Ok(resolved) => {
                 let shown = format!("{resolved:?}");
                 if let Ok(text) = std::str::from_utf8(header) {
@@ -58,9 +65,17 @@ pub fn token_sources(data: &[u8]) {
     }
 }
 
-/// Tool arguments as a model might send them: parsing and validation never panic,
-/// and accepted limits are in range.
+/// Tool arguments as a model might send them: parsing and validation of every tool's
+/// arguments never panic, no error text grows with the input, and accepted limits are
+/// in range.
 pub fn tool_args(data: &[u8]) {
+    for error in github_review_mcp::tools::argument_errors(data) {
+        assert!(
+            error.len() < 1000,
+            "an error text grew with the input: {} bytes",
+            error.len()
+        );
+    }
     if let Ok(args) = serde_json::from_slice::<FetchArgs>(data) {
         if let Ok(options) = args.options() {
             assert!((1..=100).contains(&options.per_page));
@@ -75,7 +90,9 @@ mod tests {
     use std::path::Path;
 
     fn replay(target: &str, check: fn(&[u8])) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(target);
         let mut n = 0;
         for entry in std::fs::read_dir(&dir).expect("corpus directory") {
             check(&std::fs::read(entry.expect("entry").path()).expect("corpus file"));

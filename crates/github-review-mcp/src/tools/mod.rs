@@ -215,6 +215,40 @@ impl ReviewServer {
     }
 }
 
+/// Reads `arguments` as each tool's argument type and runs the checks a call makes
+/// before it contacts GitHub (limits, bodies, inline comment ranges, the PR
+/// reference), returning their error texts. The fuzzer's `tool_args` property: this
+/// never panics and no text grows with the input.
+#[doc(hidden)]
+pub fn argument_errors(arguments: &[u8]) -> Vec<String> {
+    fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+        serde_json::from_slice(bytes).ok()
+    }
+    let mut errors = Vec::new();
+    if let Some(args) = parse::<FetchArgs>(arguments) {
+        errors.extend(args.options().err());
+    }
+    if let Some(args) = parse::<args::PrArgs>(arguments) {
+        let host = crate::github::GitHubHost::github_com();
+        errors.extend(
+            PullRequestRef::parse(&args.pr_url, &host)
+                .err()
+                .map(|e| e.to_string()),
+        );
+    }
+    if let Some(args) = parse::<args::CreateReviewArgs>(arguments) {
+        errors.extend(args.comments.iter().filter_map(|c| write::inline(c).err()));
+        errors.extend(args.body.and_then(|b| args::check_body("body", &b).err()));
+    }
+    if let Some(args) = parse::<args::AddPendingCommentArgs>(arguments) {
+        errors.extend(write::inline(&args.comment).err());
+    }
+    if let Some(args) = parse::<args::IssueCommentArgs>(arguments) {
+        errors.extend(args::check_body("body", &args.body).err());
+    }
+    errors
+}
+
 /// Runs a tool's future to its end, within `bound`: a panic becomes an internal
 /// error (logged by the panic hook with its location only, see `telemetry`), and a
 /// call past the bound is dropped with an error that says what is known about it.
@@ -320,6 +354,27 @@ mod tests {
 
     /// Tool schemas are an API: a change must be deliberate. Review the diff, then
     /// run `UPDATE_SNAPSHOTS=1 cargo nextest run -p github-review-mcp tool_schemas`.
+    #[test]
+    fn argument_errors_name_the_problem_without_echoing_a_long_argument() {
+        let long_path = "p/".repeat(50_000);
+        let args = serde_json::json!({
+            "pr_url": "acme/widgets#7",
+            "body": "review",
+            "comments": [{"path": long_path, "line": 0, "body": "x"}],
+        });
+        let errors = argument_errors(args.to_string().as_bytes());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("line must be 1 or more (comment on \"p/p/"),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[0].len() < 200, "{}", errors[0].len());
+        let errors = argument_errors(br#"{"pr_url": "javascript:alert(1)", "per_page": 0}"#);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(argument_errors(br#"{"pr_url": "acme/widgets#7"}"#).is_empty());
+    }
+
     #[tokio::test]
     async fn a_panicking_call_becomes_an_internal_error_without_its_message() {
         let secret = "ghp_PanicPayloadMustNotSurface0000000000";

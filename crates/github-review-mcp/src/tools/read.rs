@@ -7,8 +7,8 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    in_range, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs, ResolvePrArgs,
-    SelectStrategy, WhoamiArgs,
+    echo, in_range, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs,
+    ResolvePrArgs, SelectStrategy, WhoamiArgs,
 };
 use super::{git, respond, structured, text_error, ReviewServer};
 use crate::format::{
@@ -63,7 +63,8 @@ fn select(
 ) -> Result<(OpenPullRequest, Vec<OpenPullRequest>), String> {
     if candidates.is_empty() {
         return Err(format!(
-            "no open pull request has head branch {branch:?} in {owner}'s repository or its forks"
+            "no open pull request has head branch {} in {owner}'s repository or its forks",
+            echo(branch)
         ));
     }
     let all = if candidates.len() > 1 {
@@ -92,8 +93,9 @@ fn select(
                 .map(|p| format!("#{} ({})", p.number, p.url))
                 .collect();
             return Err(format!(
-                "{} open pull requests match branch {branch:?}: {}; choose one, or use select_strategy latest/first",
+                "{} open pull requests match branch {}: {}; choose one, or use select_strategy latest/first",
                 numbers.len(),
+                echo(branch),
                 numbers.join(", ")
             ));
         }

@@ -9,7 +9,7 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    check_body, AddPendingCommentArgs, CreateReviewArgs, DeleteReviewArgs, InlineCommentArgs,
+    check_body, echo, AddPendingCommentArgs, CreateReviewArgs, DeleteReviewArgs, InlineCommentArgs,
     IssueCommentArgs, ReplyArgs, ReviewEvent, Side, SubmitReviewArgs, ThreadArgs,
 };
 use super::{respond, text_error, ReviewServer};
@@ -31,15 +31,16 @@ fn audit(tool: &str, target: &str, created: &str, login: Option<&str>) {
 }
 
 /// Validates and converts an inline comment; a one-line "range" becomes one line.
-fn inline(c: &InlineCommentArgs) -> Result<InlineComment, String> {
+pub(super) fn inline(c: &InlineCommentArgs) -> Result<InlineComment, String> {
     if c.path.trim().is_empty() {
         return Err("an inline comment needs a path".into());
     }
+    let path = echo(&c.path);
     if c.line == 0 {
-        return Err(format!("line must be 1 or more (comment on {})", c.path));
+        return Err(format!("line must be 1 or more (comment on {path})"));
     }
     check_body(
-        &format!("the body of the comment on {}:{}", c.path, c.line),
+        &format!("the body of the comment on {path} line {}", c.line),
         &c.body,
     )?;
     let side = c.side.unwrap_or(Side::Right);
@@ -49,8 +50,8 @@ fn inline(c: &InlineCommentArgs) -> Result<InlineComment, String> {
     if let Some(start) = start_line {
         if start == 0 || (start > c.line && c.start_side.unwrap_or(side) == side) {
             return Err(format!(
-                "start_line ({start}) must be before line ({}) on {}",
-                c.line, c.path
+                "start_line ({start}) must be before line ({}) on {path}",
+                c.line
             ));
         }
     }
