@@ -70,6 +70,32 @@ impl Double<'_> {
         Ok(())
     }
 
+    /// The double's current configuration (`GET /_double/config`).
+    pub async fn config(&self) -> Result<Value> {
+        self.get("config").await
+    }
+
+    /// Applies a configuration patch (`POST /_double/config`); an answer other
+    /// than 2xx is an error that quotes the double's body.
+    pub async fn configure(&self, patch: &Value) -> Result<Value> {
+        let response = self
+            .http
+            .post(format!("{}/_double/config", self.url))
+            .json(patch)
+            .send()
+            .await
+            .context("POST /_double/config")?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            anyhow::bail!(
+                "the double refused the configuration {patch} ({status}): {}",
+                crate::check::clip(&body, 500)
+            );
+        }
+        serde_json::from_str(&body).context("decoding the answer of POST /_double/config")
+    }
+
     async fn get(&self, what: &str) -> Result<Value> {
         self.http
             .get(format!("{}/_double/{what}", self.url))

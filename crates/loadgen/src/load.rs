@@ -16,6 +16,7 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::json;
 use tokio::task::JoinSet;
 
+use crate::cause::{self, ByCause, CLIENT_TIMEOUT_PREFIX, SESSION_PREFIX, TRANSPORT_PREFIX};
 use crate::check::{clip, verdict, Verdict};
 use crate::stats::Samples;
 
@@ -94,6 +95,8 @@ pub struct LoadResult {
     pub latencies: Samples,
     pub calls: u64,
     pub errors: u64,
+    /// `errors` by cause (see `cause::classify`).
+    pub errors_by_cause: ByCause,
     pub cross_tenant: u64,
     pub error_samples: Vec<String>,
     pub cross_samples: Vec<String>,
@@ -110,6 +113,7 @@ pub struct LoadResult {
 impl LoadResult {
     fn note_error(&mut self, text: String) {
         self.errors += 1;
+        cause::count(&mut self.errors_by_cause, &text);
         if self.error_samples.len() < SAMPLES_KEPT {
             self.error_samples.push(text);
         }
@@ -126,6 +130,7 @@ impl LoadResult {
             }
         }
         self.errors += other.errors;
+        cause::merge(&mut self.errors_by_cause, &other.errors_by_cause);
         for s in other.error_samples {
             if self.error_samples.len() < SAMPLES_KEPT {
                 self.error_samples.push(s);
@@ -138,6 +143,7 @@ impl LoadResult {
 struct TenantResult {
     calls: u64,
     errors: u64,
+    errors_by_cause: ByCause,
     latencies: Samples,
     error_samples: Vec<String>,
     cross_samples: Vec<String>,
@@ -179,7 +185,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadResult> {
                 Ok(c) => sessions.push((i, Arc::new(c))),
                 Err(e) => {
                     result.session_failures += 1;
-                    result.note_error(format!("tenant{i}: session not opened: {e:#}"));
+                    result.note_error(format!("tenant{i}: {SESSION_PREFIX} {e:#}"));
                 }
             }
         }
@@ -260,11 +266,11 @@ async fn tenant_loop(
         r.calls += 1;
         let outcome = match answer {
             Err(_) => Verdict::Error(format!(
-                "tools/call timed out after {} s",
+                "{CLIENT_TIMEOUT_PREFIX} {} s",
                 call_timeout.as_secs_f64()
             )),
             Ok(Err(e)) => {
-                Verdict::Error(format!("tools/call failed: {}", clip(&e.to_string(), 300)))
+                Verdict::Error(format!("{TRANSPORT_PREFIX} {}", clip(&e.to_string(), 300)))
             }
             Ok(Ok(res)) => {
                 let text = res
@@ -285,6 +291,7 @@ async fn tenant_loop(
             Verdict::Ok => {}
             Verdict::Error(e) => {
                 r.errors += 1;
+                cause::count(&mut r.errors_by_cause, &e);
                 if r.error_samples.len() < SAMPLES_KEPT {
                     r.error_samples.push(format!("tenant{i}: {e}"));
                 }

@@ -132,11 +132,14 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn start(bin: &Path, double_url: &str, log: &Path) -> Result<Self> {
+    /// Starts `bin http --listen 127.0.0.1:0 --require-client-token`, then `extra`
+    /// (`--server-arg`) appended as given.
+    pub async fn start(bin: &Path, double_url: &str, log: &Path, extra: &[String]) -> Result<Self> {
         let log_file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let mut child = Command::new(bin)
             .args(["http", "--listen", "127.0.0.1:0", "--require-client-token"])
+            .args(extra)
             .env_clear()
             .env("GITHUB_HOST", double_url)
             // warn for everything, plus the one info line that says where it listens.

@@ -1,7 +1,9 @@
 //! The one table loadgen prints, and the same figures as JSON.
 
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::cause::ByCause;
 use crate::doublelog::LogCheck;
 use crate::load::TokenVia;
 use crate::stats::Summary;
@@ -19,13 +21,28 @@ pub struct Report {
     pub duration_s: f64,
     pub token_via: TokenVia,
     pub shared_session: bool,
+    /// The `--fault` patch the double ran the server phase under.
+    pub fault: Option<Value>,
+    /// `--server-arg`s given to the server loadgen started.
+    pub server_args: Vec<String>,
     /// Through the server.
     pub server: Summary,
     pub errors: u64,
+    /// `errors` by cause (see `cause::classify`).
+    pub errors_by_cause: ByCause,
+    /// Answers holding another tenant's data; with `--fault`, in the faulted and the
+    /// recovery phase together.
     pub cross_tenant: u64,
     /// None when the double's log was not available (`--server-url` without
-    /// `--double-url`).
+    /// `--double-url`). With `--fault`, the faulted and the recovery phase together.
     pub wrong_token_requests: Option<u64>,
+    /// With `--fault`: calls in the short phase through the same server after the
+    /// double was made healthy again.
+    pub recovery_calls: Option<u64>,
+    /// With `--fault`: failed calls in that phase. Must be 0.
+    pub recovery_errors: Option<u64>,
+    pub recovery_errors_by_cause: ByCause,
+    pub recovery_error_samples: Vec<String>,
     pub sessions_failed: u64,
     /// Straight to the double.
     pub direct: Option<Summary>,
@@ -60,6 +77,12 @@ impl Report {
             || self.wrong_token_requests.unwrap_or(0) > 0
     }
 
+    /// With `--fault`: whether the server answered normally once the double was
+    /// healthy again (true without `--fault`).
+    pub fn recovered(&self) -> bool {
+        self.recovery_errors.unwrap_or(0) == 0
+    }
+
     pub fn print(&self) {
         let opt = |v: Option<f64>| v.map_or("-".to_owned(), |x| format!("{x:.2}"));
         let mode = if self.shared_session {
@@ -82,6 +105,12 @@ impl Report {
             "loadgen: {} tenants x {:.1} s, token via {mode}",
             self.tenants, self.duration_s
         );
+        if let Some(fault) = &self.fault {
+            println!("fault injected in the double: {fault} (direct baseline skipped)");
+        }
+        if !self.server_args.is_empty() {
+            println!("server arguments: {}", self.server_args.join(" "));
+        }
         println!(
             "| {:<22} | {:>16} | {:>16} |",
             "", "through server", "direct"
@@ -97,6 +126,9 @@ impl Report {
             self.errors.to_string(),
             d.map_or("-".into(), |_| self.direct_errors.to_string()),
         );
+        for (cause, n) in &self.errors_by_cause {
+            row(&format!("  {cause}"), n.to_string(), String::new());
+        }
         row(
             "cross_tenant",
             self.cross_tenant.to_string(),
@@ -128,6 +160,13 @@ impl Report {
             opt(self.server.max_ms),
             opt(d.and_then(|d| d.max_ms)),
         );
+        if let (Some(calls), Some(errors)) = (self.recovery_calls, self.recovery_errors) {
+            row("recovery calls", calls.to_string(), String::new());
+            row("recovery errors", errors.to_string(), String::new());
+            for (cause, n) in &self.recovery_errors_by_cause {
+                row(&format!("  {cause}"), n.to_string(), String::new());
+            }
+        }
         row(
             "added p50 ms (ratio)",
             match (self.added_p50_ms, self.p50_ratio) {
@@ -194,6 +233,9 @@ impl Report {
         }
         for s in &self.error_samples {
             println!("  error: {s}");
+        }
+        for s in &self.recovery_error_samples {
+            println!("  recovery error: {s}");
         }
         for s in &self.direct_error_samples {
             println!("  direct error: {s}");
