@@ -417,7 +417,14 @@ impl GitHubClient {
         if status.is_redirection() {
             let target = header("location")
                 .and_then(|l| Url::parse(l).ok())
-                .and_then(|u| u.host_str().map(str::to_owned))
+                .and_then(|u| {
+                    let host = u.host_str()?;
+                    // The port too: on another port of the same name it is another host.
+                    Some(match u.port() {
+                        Some(port) => format!("{host}:{port}"),
+                        None => host.to_owned(),
+                    })
+                })
                 .unwrap_or_else(|| "an unknown host".to_owned());
             return GitHubError::RedirectElsewhere(target);
         }
@@ -682,6 +689,28 @@ mod tests {
             Some("https://api.github.com/repos/o/r/pulls?page=3")
         );
         assert_eq!(next_link(r#"<https://x/y>; rel="last""#), None);
+    }
+
+    #[test]
+    fn a_redirect_elsewhere_names_the_host_and_port_it_pointed_to() {
+        let client = GitHubClient::new(
+            GitHubHost::parse("http://127.0.0.1:8080").unwrap(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "location",
+            HeaderValue::from_static("http://127.0.0.1:9/graphql"),
+        );
+        let error = client.status_error(StatusCode::TEMPORARY_REDIRECT, &headers, b"");
+        assert_eq!(error, GitHubError::RedirectElsewhere("127.0.0.1:9".into()));
+        headers.insert(
+            "location",
+            HeaderValue::from_static("https://evil.example/x"),
+        );
+        let error = client.status_error(StatusCode::FOUND, &headers, b"");
+        assert_eq!(error, GitHubError::RedirectElsewhere("evil.example".into()));
     }
 
     #[test]
