@@ -2,9 +2,23 @@
 //! invisible or bidirectional-control characters, or try to close the fence it is
 //! quoted in. These helpers strip the first and measure the second. `github` cleans
 //! every body, title, path and hunk it returns (so JSON and Markdown agree); `format`
-//! fences them. Depends on nothing.
+//! fences them. A caller's text is untrusted too: [`echo`] bounds how much of it an
+//! error message quotes. Depends on nothing.
 
 use std::borrow::Cow;
+
+/// How many characters of a caller's text an error message quotes at most.
+pub const ECHO_CHARS: usize = 80;
+
+/// A caller's text as an error message may quote it: Debug-quoted (control characters
+/// escaped), at most [`ECHO_CHARS`] characters and then `...`, so no error echoes a
+/// long argument back.
+pub fn echo(text: &str) -> String {
+    match text.char_indices().nth(ECHO_CHARS) {
+        Some((cut, _)) => format!("{:?}...", &text[..cut]),
+        None => format!("{text:?}"),
+    }
+}
 
 /// Characters that change what a reader sees without being seen: bidirectional
 /// controls (Trojan Source), zero-width spaces and marks, the BOM, the soft hyphen,
@@ -73,6 +87,18 @@ pub fn fence_for(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echo_quotes_at_most_eighty_characters() {
+        assert_eq!(echo("acme/widgets"), "\"acme/widgets\"");
+        assert_eq!(echo("a\nb"), "\"a\\nb\"");
+        let long = "é".repeat(1000);
+        let shown = echo(&long);
+        assert!(
+            shown.ends_with("\"...") && shown.chars().count() == 80 + 5,
+            "{shown}"
+        );
+    }
 
     #[test]
     fn bidi_and_zero_width_characters_are_removed_visible_text_kept() {

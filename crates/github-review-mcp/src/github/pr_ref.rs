@@ -7,6 +7,7 @@ use std::fmt;
 use url::Url;
 
 use super::host::GitHubHost;
+use crate::untrusted::echo;
 
 /// A validated reference to one pull request on the configured host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,17 +29,17 @@ pub enum PrRefError {
     Empty,
     #[error("the pull request reference is longer than 2048 characters")]
     TooLong,
-    #[error("{0:?} is not a pull request reference: use `owner/repo#123` or a pull request URL such as https://{1}/owner/repo/pull/123")]
+    #[error("{input} is not a pull request reference: use `owner/repo#123` or a pull request URL such as https://{host}/owner/repo/pull/123", input = echo(.0), host = .1)]
     Unrecognised(String, String),
-    #[error("refused: the URL is on {found}, but this server is configured for {configured}; tokens are only sent to {configured}")]
+    #[error("refused: the URL is on {}, but this server is configured for {configured}; tokens are only sent to {configured}", echo(.found))]
     OtherHost { found: String, configured: String },
     #[error("the URL must not contain a user name or password")]
     UserInfo,
-    #[error("{0:?} is not a valid GitHub owner name")]
+    #[error("{} is not a valid GitHub owner name", echo(.0))]
     BadOwner(String),
-    #[error("{0:?} is not a valid GitHub repository name")]
+    #[error("{} is not a valid GitHub repository name", echo(.0))]
     BadRepo(String),
-    #[error("{0:?} is not a pull request number (a whole number from 1 to 2147483647)")]
+    #[error("{} is not a pull request number (a whole number from 1 to 2147483647)", echo(.0))]
     BadNumber(String),
 }
 
@@ -187,6 +188,22 @@ mod tests {
 
     fn parse(input: &str) -> Result<PullRequestRef, PrRefError> {
         PullRequestRef::parse(input, &GitHubHost::github_com())
+    }
+
+    /// Found by the `tool_args` fuzzer: a 900-character reference came back whole in
+    /// the error (references up to 2048 characters are parsed).
+    #[test]
+    fn errors_quote_at_most_eighty_characters_of_the_reference() {
+        for input in [
+            "x".repeat(2000),
+            format!("{}/repo#1", "o".repeat(2000)),
+            format!("owner/{}#1", "r".repeat(2000)),
+            format!("owner/repo#{}", "9".repeat(2000)),
+            format!("https://{}.example/o/r/pull/1", "h".repeat(1900)),
+        ] {
+            let message = parse(&input).unwrap_err().to_string();
+            assert!(message.len() < 300, "{} bytes: {message:.120}", message.len());
+        }
     }
 
     fn ok(input: &str) -> String {

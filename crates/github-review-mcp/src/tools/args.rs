@@ -77,15 +77,6 @@ impl FetchArgs {
     }
 }
 
-/// A caller's text as an error message may quote it: quoted, at most 80 characters,
-/// so an error never echoes a 100 KB argument back.
-pub fn echo(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((cut, _)) => format!("{:?}...", &text[..cut]),
-        None => format!("{text:?}"),
-    }
-}
-
 /// The longest body GitHub accepts for a comment or review.
 pub const MAX_BODY_CHARS: usize = 65_536;
 

@@ -7,8 +7,8 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    echo, in_range, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs,
-    ResolvePrArgs, SelectStrategy, WhoamiArgs,
+    in_range, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs, ResolvePrArgs,
+    SelectStrategy, WhoamiArgs,
 };
 use super::{git, respond, structured, text_error, ReviewServer};
 use crate::format::{
@@ -23,6 +23,7 @@ use crate::model::{
     OpenPullRequest, PullRequestChecks, PullRequestDetails, PullRequestReviews,
     ResolvedPullRequest, ReviewComments, ThreadList,
 };
+use crate::untrusted::echo;
 
 /// `whoami`'s answer: who the call's token belongs to, never the token.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]

@@ -9,13 +9,14 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    check_body, echo, AddPendingCommentArgs, CreateReviewArgs, DeleteReviewArgs, InlineCommentArgs,
+    check_body, AddPendingCommentArgs, CreateReviewArgs, DeleteReviewArgs, InlineCommentArgs,
     IssueCommentArgs, ReplyArgs, ReviewEvent, Side, SubmitReviewArgs, ThreadArgs,
 };
 use super::{respond, text_error, ReviewServer};
 use crate::github::reviews::{self, InlineComment};
 use crate::github::threads;
 use crate::model::{CreatedComment, ReviewOutcome, ThreadResolution};
+use crate::untrusted::echo;
 
 /// One audit line per landed write: who (login; the span adds the token's
 /// fingerprint), which tool, on what, and what it created.
