@@ -6,7 +6,7 @@ use github_review_mcp::github::{GitHubHost, PullRequestRef};
 use github_review_mcp::tools::FetchArgs;
 
 /// PR references: never panic; whatever is accepted is a valid owner, repository
-/// and number.
+/// and number; an error quotes a bounded part of the input.
 pub fn pr_ref(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
@@ -16,11 +16,21 @@ pub fn pr_ref(data: &[u8]) {
         GitHubHost::parse("ghes.example.com:8443").expect("valid"),
     ];
     for host in hosts {
-        if let Ok(pr) = PullRequestRef::parse(input, &host) {
-            assert!((1..=39).contains(&pr.owner.len()));
-            assert!(!pr.repo.is_empty() && pr.repo != "." && pr.repo != "..");
-            assert!(!pr.owner.contains('/') && !pr.repo.contains('/'));
-            assert!(pr.number >= 1 && pr.number <= i32::MAX as u32);
+        match PullRequestRef::parse(input, &host) {
+            Ok(pr) => {
+                assert!((1..=39).contains(&pr.owner.len()));
+                assert!(!pr.repo.is_empty() && pr.repo != "." && pr.repo != "..");
+                assert!(!pr.owner.contains('/') && !pr.repo.contains('/'));
+                assert!(pr.number >= 1 && pr.number <= i32::MAX as u32);
+            }
+            Err(err) => {
+                let message = err.to_string();
+                assert!(
+                    message.len() < 600,
+                    "an error text grew with the input: {} bytes",
+                    message.len()
+                );
+            }
         }
         let _ = GitHubHost::parse(input);
     }
