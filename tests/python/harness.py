@@ -122,6 +122,17 @@ class Double:
         with urllib.request.urlopen(request, timeout=10):
             pass
 
+    def configure(self, patch: dict[str, Any]) -> None:
+        """`POST /_double/config`: latency and injected faults (a partial update)."""
+        request = urllib.request.Request(
+            f"{self.url}/_double/config",
+            data=json.dumps(patch).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
     def stop(self) -> None:
         _stop(self.proc)
 

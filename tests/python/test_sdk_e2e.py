@@ -275,3 +275,48 @@ async def test_a_150_comment_thread_comes_back_whole_as_json_through_the_sdk(
     assert len({c["id"] for c in comments}) == 150, "no comment twice"
     # output=json: the text content is the same object as structuredContent.
     assert json.loads(text(result)) == structured
+
+
+# 7. GitHub failing: through the SDK, a hang ends at the server's bound with an error
+#    that names it, a slow body is cut at the GitHub timeout, and the session goes on.
+async def test_github_faults_end_within_the_bound_as_tool_errors_and_the_session_goes_on(
+    double: Double, start_http_server: Any
+) -> None:
+    server = start_http_server(args=("--github-timeout", "2", "--call-timeout", "3"))
+    async with http_session(server.mcp_url, {"X-GitHub-Token": CAROL}) as session:
+        fetch = {"pr_url": "acme/widgets#7"}
+        double.configure({"hang_rate": 1.0})
+        started = asyncio.get_running_loop().time()
+        result = await call(session, "fetch_pr_review_comments", fetch)
+        took = asyncio.get_running_loop().time() - started
+        assert result.is_error and "did not answer within 2s" in text(result), text(result)
+        assert 1.9 < took < 3.5, took
+
+        double.configure({"hang_rate": 0.0, "slow_body_ms": 6000, "slow_body_rate": 1.0})
+        result = await call(session, "fetch_pr_review_comments", fetch)
+        assert result.is_error and "did not answer within 2s" in text(result), text(result)
+
+        # A read answered slowly and with 502 every time, retried: cut at 3 s.
+        double.configure(
+            {"slow_body_rate": 0.0, "latency_ms": 1500, "fault_status": 502, "fault_rate": 1.0}
+        )
+        result = await call(session, "fetch_pr_review_comments", fetch)
+        assert result.is_error and "call timeout of 3s" in text(result), text(result)
+        assert "may or may not" not in text(result)
+
+        # A write refused by a secondary limit each time (retry-after 2 s) is sent again
+        # while the wait fits; the call timeout cuts it and says the outcome is unknown.
+        double.configure(
+            {"latency_ms": 0, "fault_rate": 0.0, "secondary_rate_limit_every": 1, "retry_after_secs": 2}
+        )
+        result = await call(session, "add_issue_comment", {"pr_url": PR7, "body": "hi"})
+        assert result.is_error and "call timeout of 3s" in text(result), text(result)
+        assert "may or may not have applied" in text(result), text(result)
+        assert sum(e["writes"] for e in double.requests()) == 0, "nothing was posted"
+
+        double.configure({"secondary_rate_limit_every": 0})
+        result = await call(session, "fetch_pr_review_comments", fetch)
+        assert not result.is_error, text(result)
+    logs = server.logs()
+    for token in (ALICE, BOB, CAROL, SERVER):
+        assert token[4:] not in logs
