@@ -17,22 +17,44 @@ fn statuses(log: &[Value]) -> Vec<u64> {
         .collect()
 }
 
-async fn healthy(client: &Client) {
-    let result = call(
+/// A double, a server started with `args`, and a client sending `token` by header.
+async fn setup(args: &'static [&'static str], token: &str) -> (Double, HttpServer, Client) {
+    let double = Double::start().await;
+    let options = ServerOptions {
+        args,
+        ..Default::default()
+    };
+    let server = HttpServer::start(&double, options).await;
+    let client = server.connect(&[("x-github-token", token)], None).await;
+    (double, server, client)
+}
+
+async fn fetch(client: &Client) -> rmcp::model::CallToolResult {
+    call(
         client,
         "fetch_pr_review_comments",
         json!({"pr_url": PR7}),
         None,
     )
-    .await;
+    .await
+}
+
+fn assert_error_naming(result: &rmcp::model::CallToolResult, cause: &str) {
+    assert!(
+        is_error(result) && text(result).contains(cause),
+        "expected an error naming {cause:?}: {}",
+        text(result)
+    );
+}
+
+async fn healthy(client: &Client) {
+    let result = fetch(client).await;
     assert!(!is_error(&result), "the server recovers: {}", text(&result));
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_for_reads_and_named_when_they_persist() {
-    let double = Double::start().await;
-    let server = HttpServer::start(&double, ServerOptions::default()).await;
-    let client = server.connect(&[("x-github-token", CAROL)], None).await;
+    let (double, _server, client) = setup(&[], CAROL).await;
     // Every second request fails: one of ours first, so the server's first one does.
     double
         .configure(json!({"fault_status": 502, "fault_rate": 0.5}))
@@ -52,18 +74,8 @@ async fn server_errors_are_retried_for_reads_and_named_when_they_persist() {
         .await;
     double.clear_requests().await;
     let started = Instant::now();
-    let result = call(
-        &client,
-        "fetch_pr_review_comments",
-        json!({"pr_url": PR7}),
-        None,
-    )
-    .await;
-    assert!(
-        is_error(&result) && text(&result).contains("GitHub server error (503)"),
-        "{}",
-        text(&result)
-    );
+    let result = fetch(&client).await;
+    assert_error_naming(&result, "GitHub server error (503)");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(double.requests().await.len(), 3, "one try and two retries");
     double.configure(json!({"fault_rate": 0.0})).await;
@@ -72,9 +84,7 @@ async fn server_errors_are_retried_for_reads_and_named_when_they_persist() {
 
 #[tokio::test]
 async fn a_write_is_not_retried_after_a_server_error() {
-    let double = Double::start().await;
-    let server = HttpServer::start(&double, ServerOptions::default()).await;
-    let alice = server.connect(&[("x-github-token", ALICE)], None).await;
+    let (double, _server, alice) = setup(&[], ALICE).await;
     double
         .configure(json!({"fault_status": 502, "fault_rate": 1.0}))
         .await;
@@ -86,11 +96,7 @@ async fn a_write_is_not_retried_after_a_server_error() {
         None,
     )
     .await;
-    assert!(
-        is_error(&result) && text(&result).contains("502"),
-        "{}",
-        text(&result)
-    );
+    assert_error_naming(&result, "502");
     let posts = double
         .requests()
         .await
@@ -102,9 +108,7 @@ async fn a_write_is_not_retried_after_a_server_error() {
 
 #[tokio::test]
 async fn a_write_refused_by_a_secondary_limit_is_sent_again_and_lands_once() {
-    let double = Double::start().await;
-    let server = HttpServer::start(&double, ServerOptions::default()).await;
-    let alice = server.connect(&[("x-github-token", ALICE)], None).await;
+    let (double, _server, alice) = setup(&[], ALICE).await;
     // Every second request is refused with retry-after: 1; ours takes the first.
     double
         .configure(json!({"secondary_rate_limit_every": 2, "retry_after_secs": 1}))
@@ -138,16 +142,7 @@ async fn a_write_refused_by_a_secondary_limit_is_sent_again_and_lands_once() {
 
 #[tokio::test]
 async fn a_slow_body_arrives_within_the_timeout_and_is_cut_beyond_it() {
-    let double = Double::start().await;
-    let server = HttpServer::start(
-        &double,
-        ServerOptions {
-            args: &["--github-timeout", "2"],
-            ..Default::default()
-        },
-    )
-    .await;
-    let client = server.connect(&[("x-github-token", CAROL)], None).await;
+    let (double, _server, client) = setup(&["--github-timeout", "2"], CAROL).await;
     // Headers at once, the body in ten pieces over 0.6 s: slow, but in time.
     double
         .configure(json!({"slow_body_ms": 600, "slow_body_rate": 1.0}))
@@ -156,19 +151,9 @@ async fn a_slow_body_arrives_within_the_timeout_and_is_cut_beyond_it() {
     double.configure(json!({"slow_body_ms": 5000})).await;
     double.clear_requests().await;
     let started = Instant::now();
-    let result = call(
-        &client,
-        "fetch_pr_review_comments",
-        json!({"pr_url": PR7}),
-        None,
-    )
-    .await;
+    let result = fetch(&client).await;
     let took = started.elapsed();
-    assert!(
-        is_error(&result) && text(&result).contains("did not answer within 2s"),
-        "{}",
-        text(&result)
-    );
+    assert_error_naming(&result, "did not answer within 2s");
     assert!(
         took >= Duration::from_secs(2) && took < Duration::from_secs(6),
         "{took:?}"
@@ -184,35 +169,16 @@ async fn a_slow_body_arrives_within_the_timeout_and_is_cut_beyond_it() {
 
 #[tokio::test]
 async fn every_call_ends_within_the_call_timeout_and_a_cut_write_says_so() {
-    let double = Double::start().await;
-    let server = HttpServer::start(
-        &double,
-        ServerOptions {
-            args: &["--call-timeout", "1"],
-            ..Default::default()
-        },
-    )
-    .await;
-    let alice = server.connect(&[("x-github-token", ALICE)], None).await;
+    let (double, _server, alice) = setup(&["--call-timeout", "1"], ALICE).await;
     double.configure(json!({"latency_ms": 2500})).await;
     let started = Instant::now();
-    let read = call(
-        &alice,
-        "fetch_pr_review_comments",
-        json!({"pr_url": PR7}),
-        None,
-    )
-    .await;
+    let read = fetch(&alice).await;
     assert!(
         started.elapsed() < Duration::from_millis(2400),
         "{:?}",
         started.elapsed()
     );
-    assert!(
-        is_error(&read) && text(&read).contains("call timeout of 1s"),
-        "{}",
-        text(&read)
-    );
+    assert_error_naming(&read, "call timeout of 1s");
     assert!(!text(&read).contains("may or may not"));
     let write = call(
         &alice,
@@ -221,20 +187,14 @@ async fn every_call_ends_within_the_call_timeout_and_a_cut_write_says_so() {
         None,
     )
     .await;
-    assert!(
-        is_error(&write) && text(&write).contains("may or may not have applied"),
-        "{}",
-        text(&write)
-    );
+    assert_error_naming(&write, "may or may not have applied");
     double.configure(json!({"latency_ms": 0})).await;
     healthy(&alice).await;
 }
 
 #[tokio::test]
 async fn dropped_connections_are_retried_then_named() {
-    let double = Double::start().await;
-    let server = HttpServer::start(&double, ServerOptions::default()).await;
-    let client = server.connect(&[("x-github-token", CAROL)], None).await;
+    let (double, _server, client) = setup(&[], CAROL).await;
     double.configure(json!({"drop_rate": 0.5})).await;
     reqwest::get(format!("{}/rate_limit", double.url))
         .await
@@ -246,49 +206,20 @@ async fn dropped_connections_are_retried_then_named() {
         "a dropped request was retried"
     );
     double.configure(json!({"drop_rate": 1.0})).await;
-    let result = call(
-        &client,
-        "fetch_pr_review_comments",
-        json!({"pr_url": PR7}),
-        None,
-    )
-    .await;
-    assert!(
-        is_error(&result) && text(&result).contains("could not reach"),
-        "{}",
-        text(&result)
-    );
+    let result = fetch(&client).await;
+    assert_error_naming(&result, "could not reach");
     double.configure(json!({"drop_rate": 0.0})).await;
     healthy(&client).await;
 }
 
 #[tokio::test]
 async fn a_request_that_never_answers_ends_at_the_timeout() {
-    let double = Double::start().await;
-    let server = HttpServer::start(
-        &double,
-        ServerOptions {
-            args: &["--github-timeout", "2"],
-            ..Default::default()
-        },
-    )
-    .await;
-    let client = server.connect(&[("x-github-token", CAROL)], None).await;
+    let (double, _server, client) = setup(&["--github-timeout", "2"], CAROL).await;
     double.configure(json!({"hang_rate": 1.0})).await;
     let started = Instant::now();
-    let result = call(
-        &client,
-        "fetch_pr_review_comments",
-        json!({"pr_url": PR7}),
-        None,
-    )
-    .await;
+    let result = fetch(&client).await;
     let took = started.elapsed();
-    assert!(
-        is_error(&result) && text(&result).contains("did not answer within 2s"),
-        "{}",
-        text(&result)
-    );
+    assert_error_naming(&result, "did not answer within 2s");
     assert!(
         took >= Duration::from_secs(2) && took < Duration::from_secs(6),
         "{took:?}"
@@ -306,13 +237,7 @@ async fn a_redirect_to_another_host_is_not_followed_and_carries_no_token_there()
     double
         .configure(json!({"redirect_to": elsewhere.url, "redirect_rate": 1.0}))
         .await;
-    let result = call(
-        &client,
-        "fetch_pr_review_comments",
-        json!({"pr_url": PR7}),
-        None,
-    )
-    .await;
+    let result = fetch(&client).await;
     assert!(is_error(&result), "{}", text(&result));
     assert!(
         text(&result).contains("redirected the request to another host"),
