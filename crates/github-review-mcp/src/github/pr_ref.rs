@@ -202,7 +202,11 @@ mod tests {
             format!("https://{}.example/o/r/pull/1", "h".repeat(1900)),
         ] {
             let message = parse(&input).unwrap_err().to_string();
-            assert!(message.len() < 300, "{} bytes: {message:.120}", message.len());
+            assert!(
+                message.len() < 300,
+                "{} bytes: {message:.120}",
+                message.len()
+            );
         }
     }
 
