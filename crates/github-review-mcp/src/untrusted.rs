@@ -10,14 +10,25 @@ use std::borrow::Cow;
 /// How many characters of a caller's text an error message quotes at most.
 pub const ECHO_CHARS: usize = 80;
 
-/// A caller's text as an error message may quote it: Debug-quoted (control characters
-/// escaped), at most [`ECHO_CHARS`] characters and then `...`, so no error echoes a
-/// long argument back.
+/// A caller's text as an error message may quote it: quoted, control characters
+/// escaped as Rust's `Debug` does, and cut at [`ECHO_CHARS`] characters of the escaped
+/// text (then `...`), so no error echoes a long argument back, even one made of
+/// characters that escape to ten.
 pub fn echo(text: &str) -> String {
-    match text.char_indices().nth(ECHO_CHARS) {
-        Some((cut, _)) => format!("{:?}...", &text[..cut]),
-        None => format!("{text:?}"),
+    let mut out = String::with_capacity(ECHO_CHARS + 8);
+    out.push('"');
+    let mut shown = 0;
+    for c in text.chars() {
+        let escaped = c.escape_debug();
+        shown += escaped.len();
+        if shown > ECHO_CHARS {
+            out.push_str("\"...");
+            return out;
+        }
+        out.extend(escaped);
     }
+    out.push('"');
+    out
 }
 
 /// Characters that change what a reader sees without being seen: bidirectional
@@ -98,6 +109,12 @@ mod tests {
             shown.ends_with("\"...") && shown.chars().count() == 80 + 5,
             "{shown}"
         );
+        // Found by the pr_ref fuzzer in CI: 120 control characters, each escaped to
+        // `\u{14}`, came back as 640 bytes when the cut counted input characters.
+        let controls = "\u{14}".repeat(120);
+        let shown = echo(&controls);
+        assert!(shown.len() <= 80 + 5, "{} bytes: {shown}", shown.len());
+        assert!(shown.starts_with("\"\\u{14}\\u{14}"), "{shown}");
     }
 
     #[test]
