@@ -255,22 +255,37 @@ async fn a_redirect_to_another_host_is_not_followed_and_carries_no_token_there()
 }
 
 #[tokio::test]
-async fn sigterm_lets_an_in_flight_call_finish_and_exits_zero() {
+async fn sigterm_lets_an_in_flight_write_finish_exits_zero_and_a_restart_loses_nothing() {
     let double = Double::start().await;
     double.configure(json!({"latency_ms": 800})).await;
     let server = HttpServer::start(&double, ServerOptions::default()).await;
-    let client = server.connect(&[("x-github-token", CAROL)], None).await;
+    let alice = server.connect(&[("x-github-token", ALICE)], None).await;
     let in_flight = tokio::spawn(async move {
-        let result = call(&client, "whoami", json!({}), None).await;
-        (client, result)
+        let args = json!({"pr_url": PR7, "body": "sent before the restart"});
+        let result = call(&alice, "add_issue_comment", args, None).await;
+        (alice, result)
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let status = server.terminate().await;
-    let (_client, result) = in_flight.await.unwrap();
+    let (_alice, result) = in_flight.await.unwrap();
     assert!(
         !is_error(&result),
-        "the in-flight call completed: {}",
+        "the in-flight write completed: {}",
         text(&result)
     );
     assert_eq!(status, Some(0), "exit code after SIGTERM");
+    let writes: u64 = double
+        .requests()
+        .await
+        .iter()
+        .filter_map(|e| e["writes"].as_u64())
+        .sum();
+    assert_eq!(writes, 1, "the write landed once");
+
+    // A new process on the same GitHub: nothing to recover, and it serves at once.
+    double.configure(json!({"latency_ms": 0})).await;
+    let restarted = HttpServer::start(&double, ServerOptions::default()).await;
+    let alice = restarted.connect(&[("x-github-token", ALICE)], None).await;
+    assert_eq!(whoami(&alice, None).await.0, "alice");
+    healthy(&alice).await;
 }
