@@ -289,9 +289,17 @@ pub async fn try_call(
         meta.0 .0.insert("token".into(), json!(token));
         params.meta = Some(meta);
     }
-    tokio::time::timeout(Duration::from_secs(30), client.call_tool(params))
+    let result = tokio::time::timeout(Duration::from_secs(30), client.call_tool(params))
         .await
-        .expect("tools/call did not hang")
+        .expect("tools/call did not hang");
+    // Whatever a test does, no answer (text, structuredContent, or a protocol error)
+    // carries a token or a slice of one.
+    let shown = match &result {
+        Ok(r) => serde_json::to_string(r).unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
+    assert_no_token_in(&shown, "a tools/call answer");
+    result
 }
 
 pub fn text(result: &CallToolResult) -> String {
