@@ -278,7 +278,7 @@ impl GitHubClient {
                         && !e.is_timeout()
                         && self.may_retry(started, &mut attempt).await
                     {
-                        tracing::info!(attempt, error = %error, "retrying a read after a network error");
+                        tracing::info!(attempt, write, error = %error, "sending the request again after a network error");
                         continue;
                     }
                     return Err(error);
@@ -689,6 +689,78 @@ mod tests {
             Some("https://api.github.com/repos/o/r/pulls?page=3")
         );
         assert_eq!(next_link(r#"<https://x/y>; rel="last""#), None);
+    }
+
+    fn test_client(port: u16, metrics: Arc<Metrics>) -> (GitHubClient, Credential) {
+        let options = ClientOptions {
+            timeout: Duration::from_secs(5),
+            max_retry_wait: Duration::from_secs(5),
+            ..Default::default()
+        };
+        let host = GitHubHost::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let client = GitHubClient::with_options(host, options, metrics).unwrap();
+        let key = crate::auth::FingerprintKey::random();
+        let token = Token::parse("ghp_clientTESTTESTTEST", &key).unwrap();
+        (client, Credential::new(token))
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_connection_was_never_made_is_tried_again_then_named() {
+        // A port nobody listens on: every connection is refused, so nothing was sent.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let metrics = Arc::new(Metrics::new());
+        let (client, token) = test_client(port, metrics.clone());
+        let body = serde_json::json!({"body": "once"});
+        let error = client
+            .write::<serde_json::Value>(&token, Method::POST, "repos/o/r/issues/1/comments", &body)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, GitHubError::Network { .. }), "{error}");
+        let rendered = metrics.render();
+        assert!(
+            rendered.contains(r#"status="error"} 3"#),
+            "one try and two retries: {rendered}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_whose_answer_broke_off_is_tried_again() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let body = r#"{"login":"a"}"#;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let answer = if n == 0 {
+                    // The headers and half the body, then the connection breaks.
+                    format!("{head}{}", &body[..5])
+                } else {
+                    format!("{head}{body}")
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        let (client, token) = test_client(port, Arc::new(Metrics::new()));
+        let user = client
+            .get::<serde_json::Value>(&token, "user")
+            .await
+            .unwrap();
+        assert_eq!(user.body["login"], "a");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]
