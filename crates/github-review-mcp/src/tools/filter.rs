@@ -17,7 +17,7 @@ pub struct ToolFilter {
     pub only: Option<BTreeSet<String>>,
 }
 
-fn is_read_only(tool: &Tool) -> bool {
+pub(super) fn is_read_only(tool: &Tool) -> bool {
     tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)
 }
 

@@ -192,9 +192,7 @@ impl ReviewServer {
         let is_write = self
             .tool_router
             .get(tool)
-            .and_then(|t| t.annotations.as_ref())
-            .and_then(|a| a.read_only_hint)
-            == Some(false);
+            .is_some_and(|t| !filter::is_read_only(t));
         let request_id = call.request_id.clone();
         let bound = self.shared.call_timeout;
         async move {
@@ -237,8 +235,7 @@ pub fn argument_errors(arguments: &[u8]) -> Vec<String> {
         );
     }
     if let Some(args) = parse::<args::CreateReviewArgs>(arguments) {
-        errors.extend(args.comments.iter().filter_map(|c| write::inline(c).err()));
-        errors.extend(args.body.and_then(|b| args::check_body("body", &b).err()));
+        errors.extend(write::review_comments(&args).err());
     }
     if let Some(args) = parse::<args::AddPendingCommentArgs>(arguments) {
         errors.extend(write::inline(&args.comment).err());

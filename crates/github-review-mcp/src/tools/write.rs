@@ -66,6 +66,30 @@ pub(super) fn inline(c: &InlineCommentArgs) -> Result<InlineComment, String> {
     })
 }
 
+/// The checks `create_pr_review` makes before it contacts GitHub: every inline
+/// comment, the body (empty is allowed, blank is not), and what each event needs.
+/// Returns the comments to send.
+pub(super) fn review_comments(args: &CreateReviewArgs) -> Result<Vec<InlineComment>, String> {
+    let comments = args
+        .comments
+        .iter()
+        .map(inline)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(body) = args.body.as_deref().filter(|b| !b.is_empty()) {
+        check_body("body", body)?;
+    }
+    let has_body = args.body.as_deref().is_some_and(|b| !b.trim().is_empty());
+    match args.event {
+        Some(ReviewEvent::RequestChanges) if !has_body => {
+            Err("REQUEST_CHANGES needs a body saying what to change".into())
+        }
+        Some(ReviewEvent::Comment) if !has_body && comments.is_empty() => {
+            Err("a COMMENT review needs a body or inline comments".into())
+        }
+        _ => Ok(comments),
+    }
+}
+
 fn created_comment_text(what: &str, c: &CreatedComment) -> String {
     format!("{what}: comment {} ({}) {}", c.id, c.node_id, c.url)
 }
@@ -173,28 +197,10 @@ a line or a range (path, line, side, start_line, start_side, body). Returns the 
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("create_pr_review", &ctx, |call| async move {
-            let comments: Vec<InlineComment> = match args.comments.iter().map(inline).collect() {
+            let comments = match review_comments(&args) {
                 Ok(c) => c,
                 Err(e) => return text_error(e),
             };
-            if let Some(body) = &args.body {
-                if let Err(e) =
-                    check_body("body", body)
-                        .or_else(|e| if body.is_empty() { Ok(()) } else { Err(e) })
-                {
-                    return text_error(e);
-                }
-            }
-            let has_body = args.body.as_deref().is_some_and(|b| !b.trim().is_empty());
-            match args.event {
-                Some(ReviewEvent::RequestChanges) if !has_body => {
-                    return text_error("REQUEST_CHANGES needs a body saying what to change")
-                }
-                Some(ReviewEvent::Comment) if !has_body && comments.is_empty() => {
-                    return text_error("a COMMENT review needs a body or inline comments")
-                }
-                _ => {}
-            }
             let pr = match self.parse_pr(&args.pr_url) {
                 Ok(pr) => pr,
                 Err(e) => return e,
@@ -466,6 +472,34 @@ mod tests {
             start_side: None,
             body: "x".into(),
         }
+    }
+
+    #[test]
+    fn a_review_needs_what_its_event_needs_and_allows_an_empty_body() {
+        let review = |event: Option<&str>, body: Option<&str>, comments: Vec<InlineCommentArgs>| {
+            let args: CreateReviewArgs = serde_json::from_value(serde_json::json!({
+                "pr_url": "acme/widgets#7",
+                "event": event,
+                "body": body,
+                "comments": [],
+            }))
+            .unwrap();
+            review_comments(&CreateReviewArgs { comments, ..args })
+        };
+        assert_eq!(review(Some("APPROVE"), Some(""), vec![]).unwrap().len(), 0);
+        assert_eq!(review(None, None, vec![c(3, None)]).unwrap().len(), 1);
+        assert!(review(Some("APPROVE"), Some("  "), vec![])
+            .unwrap_err()
+            .contains("must not be empty"));
+        assert!(review(Some("REQUEST_CHANGES"), None, vec![c(3, None)])
+            .unwrap_err()
+            .contains("REQUEST_CHANGES"));
+        assert!(review(Some("COMMENT"), Some(""), vec![])
+            .unwrap_err()
+            .contains("COMMENT"));
+        assert!(review(Some("COMMENT"), None, vec![c(0, None)])
+            .unwrap_err()
+            .contains("line must be 1"));
     }
 
     #[test]
