@@ -7,6 +7,7 @@ mod context;
 pub mod filter;
 mod git;
 mod read;
+mod schema;
 mod write;
 
 use std::sync::Arc;
@@ -131,14 +132,31 @@ impl ReviewServer {
         Self {
             _session: Arc::new(SessionGuard::new(shared.metrics.clone())),
             shared,
-            tool_router: Self::read_tools() + Self::write_tools(),
+            tool_router: Self::router(),
         }
+    }
+
+    /// Every tool, with schemas made strict (`schema::make_strict`), built once per
+    /// process: a session clones it.
+    fn router() -> ToolRouter<Self> {
+        static ROUTER: std::sync::LazyLock<ToolRouter<ReviewServer>> =
+            std::sync::LazyLock::new(|| {
+                let mut router = ReviewServer::read_tools() + ReviewServer::write_tools();
+                for route in router.map.values_mut() {
+                    schema::make_strict(Arc::make_mut(&mut route.attr.input_schema));
+                    if let Some(output) = route.attr.output_schema.as_mut() {
+                        schema::make_strict(Arc::make_mut(output));
+                    }
+                }
+                router
+            });
+        ROUTER.clone()
     }
 
     /// Every tool this build has, before any filter: for `--tools` validation and
     /// the schema snapshot.
     pub fn all_tools() -> Vec<Tool> {
-        let mut tools = (Self::read_tools() + Self::write_tools()).list_all();
+        let mut tools = Self::router().list_all();
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         tools
     }
