@@ -249,11 +249,22 @@ async def test_tools_list_declares_read_only_tools_with_schemas_and_the_sdk_vali
         whoami_result = await call(session, "whoami")
         jsonschema.validate(whoami_result.structured_content, tools["whoami"].output_schema)
 
+        # The default Markdown call carries the counts only, and they validate too.
+        markdown = await call(session, "fetch_pr_review_comments", {"pr_url": PR7})
+        assert not markdown.is_error, text(markdown)
+        assert "threads" not in markdown.structured_content
+        assert markdown.structured_content["returned_threads"] == 3
+        assert markdown.structured_content["returned_comments"] == sum(
+            len(t["comments"]) for t in structured["threads"]
+        )
+        assert text(markdown) == result.content[0].text
+        jsonschema.validate(markdown.structured_content, fetch_schema.output_schema)
+
         # The SDK's validator is really armed with that schema: a broken copy of the
         # same result fails it.
         broken = result.model_copy(deep=True)
         broken.structured_content = copy.deepcopy(structured)
-        del broken.structured_content["threads"]
+        broken.structured_content["threads"][0]["comments"][0]["id"] = "not a number"
         with pytest.raises(RuntimeError, match="fetch_pr_review_comments"):
             await session.validate_tool_result("fetch_pr_review_comments", broken)
 

@@ -52,7 +52,7 @@ pub async fn call_tool(client: &Client, pr_ref: &str) -> Result<(Duration, CallT
     Ok((started.elapsed(), result))
 }
 
-fn text_of(result: &CallToolResult) -> String {
+pub fn text_of(result: &CallToolResult) -> String {
     result
         .content
         .iter()
@@ -90,15 +90,28 @@ pub fn check(result: &CallToolResult, expect: Expect) -> Result<Answer> {
                 v["truncated"],
                 v["truncated_reason"]
             );
-            let got_threads = v["threads"].as_array().context("no threads array")?;
-            let got_comments: usize = got_threads
-                .iter()
-                .map(|t| t["comments"].as_array().map_or(0, Vec::len))
-                .sum();
+            // A Markdown answer: counts in structuredContent, one `## N.` heading per
+            // thread in the text; output=json/both would add the threads themselves.
+            let (got_threads, got_comments) = match v["threads"].as_array() {
+                Some(all) => (
+                    all.len(),
+                    all.iter()
+                        .map(|t| t["comments"].as_array().map_or(0, Vec::len))
+                        .sum(),
+                ),
+                None => (
+                    v["returned_threads"].as_u64().unwrap_or(0) as usize,
+                    v["returned_comments"].as_u64().unwrap_or(0) as usize,
+                ),
+            };
             ensure!(
-                got_threads.len() == threads && got_comments == comments,
-                "incomplete answer: {} threads / {got_comments} comments, expected {threads} / {comments}",
-                got_threads.len()
+                got_threads == threads && got_comments == comments,
+                "incomplete answer: {got_threads} threads / {got_comments} comments, expected {threads} / {comments}",
+            );
+            let headings = text.matches("\n## ").count();
+            ensure!(
+                headings == threads,
+                "the Markdown has {headings} thread headings, expected {threads}"
             );
             ensure!(!text.is_empty(), "the answer has no Markdown text");
             Ok(Answer {

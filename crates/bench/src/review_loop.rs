@@ -345,12 +345,11 @@ async fn one_run(
         },
     )
     .context("fetch_pr_review_comments")?;
-    let v = structured(&r, STEPS[2])?;
-    let unresolved = v["threads"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| t["is_resolved"] == false)
+    // The Markdown's thread headings say `· UNRESOLVED` (structuredContent has counts only).
+    structured(&r, STEPS[2])?;
+    let unresolved = measure::text_of(&r)
+        .lines()
+        .filter(|l| l.starts_with("## ") && l.contains(" · UNRESOLVED"))
         .count();
     ensure!(
         unresolved == open.len(),

@@ -82,6 +82,49 @@ impl ReviewComments {
     }
 }
 
+/// `fetch_pr_review_comments`'s structuredContent. Every call carries the counts and
+/// the pull request; the threads themselves only when `output` is `json` or `both`.
+/// A Markdown call (the default) has them in its text already, and a client that
+/// validates structuredContent against this schema (the Python and TypeScript SDKs
+/// do, on every call) would otherwise pay for the whole tree a second time.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReviewCommentsResult<'a> {
+    pub pr: &'a PullRequestSummary,
+    /// Threads in GitHub's order, each with its comments oldest first. Present only
+    /// when `output` is `json` or `both`; a Markdown call lists them in its text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<&'a [ReviewThread]>,
+    /// Threads this call returned (after filters and limits).
+    pub returned_threads: u32,
+    /// Comments this call returned, replies included.
+    pub returned_comments: u32,
+    /// True when `max_comments` or `max_pages` stopped the fetch before the end:
+    /// some threads or comments are missing. See `truncated_reason`.
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated_reason: Option<&'a str>,
+    /// All review threads of the pull request, before filters.
+    pub total_threads: u32,
+    /// Threads left out by `include_resolved` / `include_outdated`.
+    pub filtered_out_threads: u32,
+}
+
+impl ReviewComments {
+    /// The structuredContent of this fetch; `with_threads` adds the threads.
+    pub fn result(&self, with_threads: bool) -> ReviewCommentsResult<'_> {
+        ReviewCommentsResult {
+            pr: &self.pr,
+            threads: with_threads.then_some(self.threads.as_slice()),
+            returned_threads: self.threads.len() as u32,
+            returned_comments: self.comment_count() as u32,
+            truncated: self.truncated,
+            truncated_reason: self.truncated_reason.as_deref(),
+            total_threads: self.total_threads,
+            filtered_out_threads: self.filtered_out_threads,
+        }
+    }
+}
+
 /// One open pull request, as `resolve_open_pr_url` lists candidates.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct OpenPullRequest {

@@ -8,12 +8,12 @@ use crate::github::review::FetchOptions;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
-    /// Compact Markdown for reading (default).
+    /// Compact Markdown for reading (default); structuredContent carries the counts only.
     #[default]
     Markdown,
-    /// The JSON object only.
+    /// Every thread as JSON: in structuredContent and as the text.
     Json,
-    /// Markdown, then JSON.
+    /// Markdown text, then the JSON text; every thread in structuredContent.
     Both,
 }
 
@@ -22,7 +22,8 @@ pub struct FetchArgs {
     /// The pull request: `owner/repo#123`, or its URL on the configured GitHub host
     /// (e.g. https://github.com/owner/repo/pull/123, with or without /files, query or fragment).
     pub pr_url: String,
-    /// `markdown` (default), `json` or `both`. structuredContent always carries the JSON.
+    /// `markdown` (default): the threads as Markdown text, counts in structuredContent.
+    /// `json` or `both`: every thread in structuredContent too (and as JSON text).
     #[serde(default)]
     pub output: Option<OutputFormat>,
     /// Threads (and comments) fetched per GitHub request, 1–100. Default 100.

@@ -21,7 +21,7 @@ use crate::github::threads::{self, ThreadFilter};
 use crate::github::{reviews, user, GitHubError};
 use crate::model::{
     OpenPullRequest, PullRequestChecks, PullRequestDetails, PullRequestReviews,
-    ResolvedPullRequest, ReviewComments, ThreadList,
+    ResolvedPullRequest, ReviewComments, ReviewCommentsResult, ThreadList,
 };
 use crate::untrusted::echo;
 
@@ -42,8 +42,13 @@ pub struct Whoami {
     pub rate_limit_graphql: Option<user::Budget>,
 }
 
+/// A Markdown call carries the text and the counts; `json` and `both` add every
+/// thread to structuredContent and its JSON text to the content (the spec's advice
+/// for clients that read only `content`). See `ReviewCommentsResult`.
 fn render_review_comments(result: &ReviewComments, output: OutputFormat) -> CallToolResult {
-    let value = match serde_json::to_value(result) {
+    let with_threads = !matches!(output, OutputFormat::Markdown);
+    let structured_result = result.result(with_threads);
+    let value = match serde_json::to_value(&structured_result) {
         Ok(value) => value,
         Err(err) => return text_error(format!("internal error: {err}")),
     };
@@ -112,9 +117,10 @@ impl ReviewServer {
         description = "Fetch every review comment of a GitHub pull request, grouped by review thread: \
 file path, line range, diff hunk, author, resolved/outdated state and all replies. \
 Use it to read what reviewers asked for before changing code. Returns compact Markdown by default \
-(output=json for JSON; structured JSON is always in structuredContent). Thread ids resolve threads; \
+(output=json or both adds every thread to structuredContent, described by the output schema; \
+the default Markdown call carries only the counts there). Thread ids resolve threads; \
 numeric comment ids are what replies take. Filters: include_resolved, include_outdated, path, author.",
-        output_schema = schema_for_output::<ReviewComments>(),
+        output_schema = schema_for_output::<ReviewCommentsResult<'static>>(),
         annotations(title = "Fetch PR review comments", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
     )]
     async fn fetch_pr_review_comments(
