@@ -7,6 +7,7 @@ mod measure;
 mod procs;
 mod report;
 mod review_loop;
+mod sdk;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use serde_json::{json, Value};
 use measure::{call_tool, check, ms, Answer, Direct, Expect, Series};
 use procs::{Double, McpChild, McpCommand, Seed};
 use report::{fmt, Figure};
+use sdk::Client;
 
 /// The workspace root (this crate is `crates/bench`).
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -85,6 +87,11 @@ struct Opts {
     /// Smoke run for CI: 1 run, 30 calls, 5 latency calls, 2 big calls, 3 start-ups.
     #[arg(long)]
     quick: bool,
+    /// The MCP clients to measure with, each beside the floor measured with the same
+    /// client in the same run: python (the official SDK), typescript (what editors
+    /// build on), rmcp (in-process; validates nothing) [default: all three]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    client: Vec<Client>,
     /// Where to write every figure and sample summary as JSON [default: target/bench/results.json]
     #[arg(long)]
     json: Option<PathBuf>,
@@ -186,6 +193,12 @@ async fn run(mut opts: Opts) -> Result<()> {
     if opts.runs == 0 || opts.calls == 0 || opts.latency_calls == 0 || opts.big_calls == 0 {
         bail!("--runs, --calls, --latency-calls and --big-calls must be at least 1");
     }
+    let mut clients = opts.client.clone();
+    if clients.is_empty() {
+        clients = vec![Client::Python, Client::Typescript, Client::Rmcp];
+    }
+    clients.sort();
+    clients.dedup();
     let out_dir = Path::new(WORKSPACE).join("target/bench");
     std::fs::create_dir_all(&out_dir)?;
     let out_dir = out_dir.canonicalize()?;
@@ -291,6 +304,49 @@ async fn run(mut opts: Opts) -> Result<()> {
         runs: Vec::new(),
     };
 
+    let mut results = json!({
+        "config": {
+            "runs": opts.runs, "calls": opts.calls, "latency_calls": opts.latency_calls,
+            "big_calls": opts.big_calls, "startup_samples": opts.startup_samples,
+            "warmup": opts.warmup, "latency_ms": opts.latency_ms, "quick": opts.quick,
+            "clients": clients.iter().map(|c| c.name()).collect::<Vec<_>>(),
+            "server_bin": server_bin, "double_bin": double_bin,
+            "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        },
+        "data": {
+            "pr": ctx.seed.pr_ref(), "threads": ctx.seed.threads, "comments": ctx.seed.comments,
+            "big_threads": ctx.big.threads, "big_comments": ctx.big.comments,
+            "markdown_bytes": answer.markdown_bytes,
+            "structured_content_bytes": answer.structured_bytes,
+        },
+    });
+    if clients.contains(&Client::Rmcp) {
+        let rmcp = rmcp_figures(&mut ctx, &answer).await?;
+        results.as_object_mut().expect("an object").extend(rmcp);
+    }
+    let sdk_clients: Vec<Client> = clients
+        .iter()
+        .copied()
+        .filter(|c| *c != Client::Rmcp)
+        .collect();
+    if !sdk_clients.is_empty() {
+        results["sdk_clients"] = sdk_figures(&ctx, &sdk_clients, &answer).await?;
+    }
+    if let Some(dir) = json_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&json_path, serde_json::to_string_pretty(&results)?)?;
+    println!("JSON: {}", json_path.display());
+    Ok(())
+}
+
+/// rmcp's client (in-process, validates nothing): start-up, sequential calls, latency,
+/// the 2000-comment PR, RSS, and the floor and direct baselines. Returns the JSON keys
+/// of these figures.
+async fn rmcp_figures(
+    ctx: &mut Ctx,
+    answer: &measure::Answer,
+) -> Result<serde_json::Map<String, Value>> {
     let mut startup = Figure::new(
         "startup_ms",
         "start to initialized (stdio)",
@@ -309,7 +365,7 @@ async fn run(mut opts: Opts) -> Result<()> {
     );
     let mut p50 = Figure::new("seq_p50_ms", "150 comments, p50", "ms", false, 1.5, 3);
     let mut p99 = Figure::new("seq_p99_ms", "150 comments, p99", "ms", false, 3.0, 3);
-    let lat_label = format!("150 comments, +{} ms/request, p50", opts.latency_ms);
+    let lat_label = format!("150 comments, +{} ms/request, p50", ctx.opts.latency_ms);
     let mut lat = Figure::new(
         "latency_p50_ms",
         Box::leak(lat_label.into_boxed_str()),
@@ -318,7 +374,10 @@ async fn run(mut opts: Opts) -> Result<()> {
         55.0,
         2,
     );
-    let big_label = format!("2000 comments, +{} ms/request, one call", opts.latency_ms);
+    let big_label = format!(
+        "2000 comments, +{} ms/request, one call",
+        ctx.opts.latency_ms
+    );
     let mut bigf = Figure::new(
         "big_call_ms",
         Box::leak(big_label.into_boxed_str()),
@@ -346,13 +405,13 @@ async fn run(mut opts: Opts) -> Result<()> {
 
     let (mut floor_full_p50, mut floor_full_cps) = (Vec::new(), Vec::new());
     let mut rss_after_start = Vec::new();
-    for run in 1..=opts.runs {
-        eprintln!("run {run}/{}", opts.runs);
+    for run in 1..=ctx.opts.runs {
+        eprintln!("run {run}/{}", ctx.opts.runs);
         let mut raw = serde_json::Map::new();
 
         // Start-up: fresh processes, server and floor alternating.
         let (mut s_up, mut f_up) = (Vec::new(), Vec::new());
-        for _ in 0..opts.startup_samples {
+        for _ in 0..ctx.opts.startup_samples {
             let child = ctx.server.start().await?;
             s_up.push(child.startup);
             child.stop().await?;
@@ -371,10 +430,10 @@ async fn run(mut opts: Opts) -> Result<()> {
         // The real server: sequential calls, then RSS, then with added latency.
         let child = ctx.server.start().await?;
         let idle_hwm = child.peak_rss()?;
-        let (seq, run_answer) = series(&ctx, &child, ctx.opts.calls, "server_seq").await?;
+        let (seq, run_answer) = series(ctx, &child, ctx.opts.calls, "server_seq").await?;
         let hwm = child.peak_rss()?;
         ctx.double.set_latency(ctx.opts.latency_ms).await?;
-        let (lat_s, _) = series(&ctx, &child, ctx.opts.latency_calls, "server_latency").await?;
+        let (lat_s, _) = series(ctx, &child, ctx.opts.latency_calls, "server_latency").await?;
         ctx.double.set_latency(0).await?;
         child.stop().await?;
         cps.server.push(seq.calls_per_sec());
@@ -387,7 +446,7 @@ async fn run(mut opts: Opts) -> Result<()> {
 
         // The floor: same calls, same client, fixed answer.
         let child = ctx.floor.start().await?;
-        let (fseq, _) = series(&ctx, &child, ctx.opts.calls, "floor_seq").await?;
+        let (fseq, _) = series(ctx, &child, ctx.opts.calls, "floor_seq").await?;
         let fhwm = child.peak_rss()?;
         child.stop().await?;
         cps.floor.push(fseq.calls_per_sec());
@@ -395,17 +454,17 @@ async fn run(mut opts: Opts) -> Result<()> {
         p99.floor.push(fseq.p99_ms());
         rss.floor.push(fhwm as f64 / (1024.0 * 1024.0));
         let child = ctx.floor_full.start().await?;
-        let (ffseq, _) = series(&ctx, &child, ctx.opts.calls, "floor_full_seq").await?;
+        let (ffseq, _) = series(ctx, &child, ctx.opts.calls, "floor_full_seq").await?;
         child.stop().await?;
         floor_full_p50.push(ffseq.p50_ms());
         floor_full_cps.push(ffseq.calls_per_sec());
 
         // Direct: the same GraphQL requests straight to the double.
         let direct = Direct::new(&ctx.double.url, &ctx.seed.token)?;
-        let dseq = direct_series(&ctx, &direct, false, ctx.opts.calls, "direct_seq").await?;
+        let dseq = direct_series(ctx, &direct, false, ctx.opts.calls, "direct_seq").await?;
         ctx.double.set_latency(ctx.opts.latency_ms).await?;
         let dlat = direct_series(
-            &ctx,
+            ctx,
             &direct,
             false,
             ctx.opts.latency_calls,
@@ -420,10 +479,10 @@ async fn run(mut opts: Opts) -> Result<()> {
 
         // The 2000-comment PR, 50 ms per request (its double was started so).
         let child = ctx.big_server.start().await?;
-        let (big_s, _) = series(&ctx, &child, ctx.opts.big_calls, "server_big").await?;
+        let (big_s, _) = series(ctx, &child, ctx.opts.big_calls, "server_big").await?;
         child.stop().await?;
         let big_direct = Direct::new(&ctx.big_double.url, &ctx.big.token)?;
-        let dbig = direct_series(&ctx, &big_direct, true, ctx.opts.big_calls, "direct_big").await?;
+        let dbig = direct_series(ctx, &big_direct, true, ctx.opts.big_calls, "direct_big").await?;
         bigf.server.push(big_s.p50_ms());
         bigf.direct.push(dbig.p50_ms());
 
@@ -462,26 +521,13 @@ async fn run(mut opts: Opts) -> Result<()> {
     );
     println!();
     println!("github-double's own time per request (handler time, injected latency excluded; median across runs):");
-    println!("{}", double_table(&ctx));
+    println!("{}", double_table(ctx));
     println!("CPU time per call in ms (user + system from /proc/PID/stat, 10 ms ticks; median across runs):");
-    println!("{}", cpu_table(&ctx));
+    println!("{}", cpu_table(ctx));
     let met = figures.iter().filter(|f| f.met()).count();
     println!("{met}/{} targets met.", figures.len());
 
-    let results = json!({
-        "config": {
-            "runs": opts.runs, "calls": opts.calls, "latency_calls": opts.latency_calls,
-            "big_calls": opts.big_calls, "startup_samples": opts.startup_samples,
-            "warmup": opts.warmup, "latency_ms": opts.latency_ms, "quick": opts.quick,
-            "server_bin": server_bin, "double_bin": double_bin,
-            "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
-        },
-        "data": {
-            "pr": ctx.seed.pr_ref(), "threads": ctx.seed.threads, "comments": ctx.seed.comments,
-            "big_threads": ctx.big.threads, "big_comments": ctx.big.comments,
-            "markdown_bytes": answer.markdown_bytes,
-            "structured_content_bytes": answer.structured_bytes,
-        },
+    let Value::Object(keys) = json!({
         "server_peak_rss_after_start_mib": { "median": measure::median(&rss_after_start), "runs": rss_after_start },
         "floor_with_structured_content": {
             "p50_ms": { "median": measure::median(&floor_full_p50), "runs": floor_full_p50 },
@@ -493,13 +539,213 @@ async fn run(mut opts: Opts) -> Result<()> {
             (k.to_string(), json!(runs.iter().map(|r| json!({"server": r[0], "double": r[1], "bench": r[2]})).collect::<Vec<_>>()))
         }).collect::<serde_json::Map<_, _>>(),
         "runs": ctx.runs,
-    });
-    if let Some(dir) = json_path.parent() {
-        std::fs::create_dir_all(dir)?;
+    }) else {
+        unreachable!("json! of an object")
+    };
+    Ok(keys)
+}
+
+/// Medians across runs of one SDK client's series.
+#[derive(Default)]
+struct SdkFigures {
+    floor_p50: Vec<f64>,
+    floor_p99: Vec<f64>,
+    floor_cps: Vec<f64>,
+    floor_cpu: Vec<f64>,
+    floor_rss: Vec<f64>,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    cps: Vec<f64>,
+    cpu: Vec<f64>,
+    rss: Vec<f64>,
+    latency_p50: Vec<f64>,
+    big_p50: Vec<f64>,
+    warnings: Vec<String>,
+    sdk_version: String,
+}
+
+/// The Python and TypeScript SDK clients, each beside the floor measured with the
+/// same client in the same run: the 150-comment fetch, the same at +latency, the
+/// 2000-comment fetch; schema warnings the SDK printed; the server's RSS and CPU.
+async fn sdk_figures(ctx: &Ctx, clients: &[Client], answer: &measure::Answer) -> Result<Value> {
+    sdk::install_clients()?;
+    let opts = &ctx.opts;
+    let pr = ctx.seed.pr_ref();
+    let mut all = serde_json::Map::new();
+    for &client in clients {
+        let mut f = SdkFigures::default();
+        for run in 1..=opts.runs {
+            eprintln!("{} client: run {run}/{}", client.name(), opts.runs);
+            let floor = sdk::series(
+                client,
+                &ctx.floor,
+                &pr,
+                opts.calls,
+                opts.warmup,
+                ctx.floor_expect,
+            )
+            .await?;
+            let server = sdk::series(
+                client,
+                &ctx.server,
+                &pr,
+                opts.calls,
+                opts.warmup,
+                ctx.expect,
+            )
+            .await?;
+            ctx.double.set_latency(opts.latency_ms).await?;
+            let latency = sdk::series(
+                client,
+                &ctx.server,
+                &pr,
+                opts.latency_calls,
+                opts.warmup.clamp(1, 2),
+                ctx.expect,
+            )
+            .await;
+            ctx.double.set_latency(0).await?;
+            let latency = latency?;
+            let big = sdk::series(
+                client,
+                &ctx.big_server,
+                &ctx.big.pr_ref(),
+                opts.big_calls,
+                opts.warmup.clamp(1, 2),
+                ctx.big_expect,
+            )
+            .await?;
+            let mib = |b: Option<u64>| b.map_or(f64::NAN, |b| b as f64 / (1024.0 * 1024.0));
+            f.floor_p50.push(floor.series.p50_ms());
+            f.floor_p99.push(floor.series.p99_ms());
+            f.floor_cps.push(floor.series.calls_per_sec());
+            f.floor_cpu.push(floor.cpu_ms_per_call.unwrap_or(f64::NAN));
+            f.floor_rss.push(mib(floor.peak_rss_bytes));
+            f.p50.push(server.series.p50_ms());
+            f.p99.push(server.series.p99_ms());
+            f.cps.push(server.series.calls_per_sec());
+            f.cpu.push(server.cpu_ms_per_call.unwrap_or(f64::NAN));
+            f.rss.push(mib(server.peak_rss_bytes));
+            f.latency_p50.push(latency.series.p50_ms());
+            f.big_p50.push(big.series.p50_ms());
+            for w in [&server, &latency, &big]
+                .into_iter()
+                .flat_map(|s| &s.warnings)
+            {
+                if !f.warnings.contains(w) {
+                    f.warnings.push(w.clone());
+                }
+            }
+            f.sdk_version = server.sdk_version;
+        }
+        let m = measure::median;
+        let (floor_p50, p50) = (m(&f.floor_p50), m(&f.p50));
+        let (floor_p99, p99) = (m(&f.floor_p99), m(&f.p99));
+        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+        let rows = vec![
+            vec![
+                "figure".into(),
+                "floor".into(),
+                "server".into(),
+                "server − floor".into(),
+                "server / floor".into(),
+                "target".into(),
+                "".into(),
+            ],
+            vec![
+                "150 comments, p50 ms".into(),
+                fmt(floor_p50, 2),
+                fmt(p50, 2),
+                fmt(p50 - floor_p50, 2),
+                fmt(p50 / floor_p50, 2),
+                "≤ floor + 2".into(),
+                verdict(p50 <= floor_p50 + 2.0).into(),
+            ],
+            vec![
+                "150 comments, p99 ms".into(),
+                fmt(floor_p99, 2),
+                fmt(p99, 2),
+                fmt(p99 - floor_p99, 2),
+                fmt(p99 / floor_p99, 2),
+                "≤ floor + 4".into(),
+                verdict(p99 <= floor_p99 + 4.0).into(),
+            ],
+            vec![
+                "150 comments, calls/s".into(),
+                fmt(m(&f.floor_cps), 0),
+                fmt(m(&f.cps), 0),
+                "".into(),
+                fmt(m(&f.cps) / m(&f.floor_cps), 2),
+                "".into(),
+                "".into(),
+            ],
+            vec![
+                format!("150 comments, +{} ms/request, p50 ms", opts.latency_ms),
+                "".into(),
+                fmt(m(&f.latency_p50), 1),
+                "".into(),
+                "".into(),
+                "≤ 55".into(),
+                verdict(m(&f.latency_p50) <= 55.0).into(),
+            ],
+            vec![
+                format!("2000 comments, +{} ms/request, ms", opts.latency_ms),
+                "".into(),
+                fmt(m(&f.big_p50), 1),
+                "".into(),
+                "".into(),
+                "≤ 150".into(),
+                verdict(m(&f.big_p50) <= 150.0).into(),
+            ],
+            vec![
+                "server CPU ms/call (150 comments)".into(),
+                fmt(m(&f.floor_cpu), 2),
+                fmt(m(&f.cpu), 2),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+            ],
+            vec![
+                "server peak RSS MiB".into(),
+                fmt(m(&f.floor_rss), 1),
+                fmt(m(&f.rss), 1),
+                "".into(),
+                "".into(),
+                "≤ 10".into(),
+                verdict(m(&f.rss) <= 10.0).into(),
+            ],
+            vec![
+                "schema warnings printed".into(),
+                "".into(),
+                f.warnings.len().to_string(),
+                "".into(),
+                "".into(),
+                "0".into(),
+                verdict(f.warnings.is_empty()).into(),
+            ],
+        ];
+        println!(
+            "{} SDK client ({}), {} B Markdown per answer; medians across {} runs, floor = do-nothing server returning the same text, same client, same run:",
+            client.name(), f.sdk_version, answer.markdown_bytes, opts.runs
+        );
+        println!(
+            "{}",
+            report::table(&rows, &[false, true, true, true, true, false, false])
+        );
+        all.insert(client.name().into(), json!({
+            "sdk_version": f.sdk_version,
+            "floor_p50_ms": f.floor_p50, "floor_p99_ms": f.floor_p99, "floor_calls_per_sec": f.floor_cps,
+            "floor_cpu_ms_per_call": f.floor_cpu, "floor_peak_rss_mib": f.floor_rss,
+            "p50_ms": f.p50, "p99_ms": f.p99, "calls_per_sec": f.cps,
+            "server_cpu_ms_per_call": f.cpu, "server_peak_rss_mib": f.rss,
+            "latency_p50_ms": f.latency_p50, "big_p50_ms": f.big_p50,
+            "warnings": f.warnings,
+            "medians": {"floor_p50_ms": floor_p50, "p50_ms": p50, "floor_p99_ms": floor_p99, "p99_ms": p99,
+                        "latency_p50_ms": m(&f.latency_p50), "big_p50_ms": m(&f.big_p50), "server_peak_rss_mib": m(&f.rss)},
+        }));
     }
-    std::fs::write(&json_path, serde_json::to_string_pretty(&results)?)?;
-    println!("JSON: {}", json_path.display());
-    Ok(())
+    Ok(Value::Object(all))
 }
 
 /// Warm-up, reset the double's stats, `calls` checked sequential calls, record the

@@ -157,6 +157,8 @@ pub struct LoadOptions {
     pub token_via: TokenVia,
     pub shared_session: bool,
     pub call_timeout: Duration,
+    /// `output` argument of every call.
+    pub output: String,
 }
 
 /// Opens the sessions, runs every tenant until the deadline, closes the sessions.
@@ -209,7 +211,13 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadResult> {
         let via = opts.token_via.for_tenant(i);
         let meta = opts.shared_session || via == TokenVia::Meta;
         let timeout = opts.call_timeout;
-        set.spawn(async move { (i, tenant_loop(i, client, meta, deadline, timeout).await) });
+        let output = opts.output.clone();
+        set.spawn(async move {
+            (
+                i,
+                tenant_loop(i, client, meta, &output, deadline, timeout).await,
+            )
+        });
     }
     while let Some(joined) = set.join_next().await {
         let (i, r) = joined.context("tenant task panicked")?;
@@ -246,12 +254,13 @@ async fn tenant_loop(
     i: usize,
     client: Arc<Client>,
     meta: bool,
+    output: &str,
     deadline: Instant,
     call_timeout: Duration,
 ) -> TenantResult {
     let mut r = TenantResult::default();
     let mut params = CallToolRequestParams::new("fetch_pr_review_comments");
-    params.arguments = json!({"pr_url": format!("tenant{i}/repo{i}#1"), "output": "json"})
+    params.arguments = json!({"pr_url": format!("tenant{i}/repo{i}#1"), "output": output})
         .as_object()
         .cloned();
     if meta {

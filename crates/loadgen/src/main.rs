@@ -54,6 +54,10 @@ struct Cli {
     /// Per-call timeout (a timed-out call counts as an error).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     call_timeout: Duration,
+    /// The `output` every call asks for: `markdown` (what agents use by default; the
+    /// threads in the text) or `json` (every thread in structuredContent too).
+    #[arg(long, default_value = "markdown", value_parser = ["markdown", "json", "both"])]
+    output: String,
     /// github-review-mcp binary [default: beside loadgen, else target/release/].
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -283,6 +287,7 @@ async fn run(cli: Cli) -> Result<Report> {
         token_via: cli.token_via,
         shared_session: cli.shared_session,
         call_timeout: cli.call_timeout,
+        output: cli.output.clone(),
     };
     // The double's CPU in the server phase only when it is the server's double.
     let meter = procs::CpuMeter {
