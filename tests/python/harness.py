@@ -159,7 +159,8 @@ class HttpServer:
         with open(log, "wb") as stderr:
             self.proc = subprocess.Popen(
                 [str(server_bin()), "http", "--listen", "127.0.0.1:0", *args],
-                env=server_env(double, server_token),
+                # The default state over HTTP is a file in XDG_STATE_HOME: one per server.
+                env={**server_env(double, server_token), "XDG_STATE_HOME": str(log.parent)},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

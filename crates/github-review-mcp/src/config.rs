@@ -94,6 +94,23 @@ pub struct CommonArgs {
         value_parser = |s: &str| Ok::<_, String>(secrecy::SecretString::from(s))
     )]
     pub fingerprint_key: Option<secrecy::SecretString>,
+    /// Where cross-request state lives (spent budgets, back-offs, tenants' shares, MCP
+    /// sessions): `memory` (this process), `file:PATH` (this process, with sessions in
+    /// an embedded redb file that survives restarts), or `redis://[:PASSWORD@]HOST:PORT/DB`
+    /// (`rediss://` for TLS), shared by every replica; the password may instead come
+    /// from GITHUB_REVIEW_MCP_REDIS_PASSWORD. Shared state needs --fingerprint-key.
+    /// Default: memory over stdio, file:$XDG_STATE_HOME/github-review-mcp/state.redb over HTTP.
+    #[arg(
+        long,
+        env = "GITHUB_REVIEW_MCP_STATE",
+        hide_env_values = true,
+        value_name = "SPEC"
+    )]
+    pub state: Option<String>,
+    /// Longest wait for the state backend per operation, in ms; past it a call goes on
+    /// with this replica's own view (see the README's failure policy).
+    #[arg(long, default_value_t = 250, value_name = "MS")]
+    pub state_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -160,6 +177,9 @@ pub struct Config {
     pub github_timeout: Duration,
     pub call_timeout: Duration,
     pub log_format: LogFormat,
+    /// `None`: the transport's default (memory over stdio, a file over HTTP).
+    pub state: Option<crate::state::StateSpec>,
+    pub state_timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -212,7 +232,24 @@ impl CommonArgs {
                 ));
             }
         }
+        let state = match &self.state {
+            Some(text) => Some(crate::state::StateSpec::parse(
+                text.trim(),
+                env("GITHUB_REVIEW_MCP_REDIS_PASSWORD").as_deref(),
+            )?),
+            None => None,
+        };
+        if state.as_ref().is_some_and(|s| s.is_shared()) && self.fingerprint_key.is_none() {
+            return Err("--state redis://... is shared by replicas, so each must compute the same token ids: \
+pass --fingerprint-key (or GITHUB_REVIEW_MCP_FINGERPRINT_KEY), the same secret on every replica"
+                .into());
+        }
+        if !(10..=10_000).contains(&self.state_timeout_ms) {
+            return Err("--state-timeout-ms must be between 10 and 10000".into());
+        }
         Ok(Config {
+            state,
+            state_timeout: Duration::from_millis(self.state_timeout_ms),
             host,
             server_token_share: self.server_token_share,
             tenant_header: self.tenant_header.as_ref().map(|h| h.to_ascii_lowercase()),

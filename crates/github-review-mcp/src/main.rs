@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 use github_review_mcp::config::{Cli, Command};
-use github_review_mcp::github::limits::Shares;
 use github_review_mcp::github::{ClientOptions, GitHubClient};
 use github_review_mcp::metrics::Metrics;
+use github_review_mcp::state::{self, StateSpec};
 use github_review_mcp::tools::{ReviewServer, Shared, ToolFilter};
 use github_review_mcp::{doctor, telemetry, transport};
 
@@ -66,30 +66,6 @@ fn main() -> ExitCode {
         cache_bytes: config.cache_bytes,
         server_token: config.tokens.server_token_id(),
     };
-    let github =
-        match GitHubClient::with_options(config.host.clone(), client_options, metrics.clone()) {
-            Ok(client) => client,
-            Err(err) => return fail(&format!("cannot build the HTTP client: {err}")),
-        };
-    tracing::info!(
-        host = %config.host.display_name(),
-        server_token = config.tokens.has_fallback(),
-        "github-review-mcp {}",
-        env!("CARGO_PKG_VERSION")
-    );
-    let shared = Arc::new(Shared {
-        github,
-        tokens: config.tokens,
-        tools: ToolFilter {
-            read_only: config.read_only,
-            only: config.tools,
-        },
-        metrics,
-        shares: config.server_token_share.map(Shares::new),
-        tenant_header: config.tenant_header,
-        in_flight: Default::default(),
-        call_timeout: config.call_timeout,
-    });
     // One user over stdio needs one thread; HTTP serves many on all cores.
     let runtime = if http.is_some() {
         tokio::runtime::Builder::new_multi_thread()
@@ -104,6 +80,45 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
     };
+    let spec = match (&config.state, &http) {
+        (Some(spec), _) => spec.clone(),
+        (None, Some(_)) => default_state_file(),
+        (None, None) => StateSpec::Memory,
+    };
+    let state = match runtime.block_on(state::open(&spec, config.state_timeout)) {
+        Ok(state) => state,
+        Err(err) => return fail(&format!("--state {}: {err}", spec.describe())),
+    };
+    let github = match GitHubClient::with_options(
+        config.host.clone(),
+        client_options,
+        metrics.clone(),
+        state.clone(),
+    ) {
+        Ok(client) => client,
+        Err(err) => return fail(&format!("cannot build the HTTP client: {err}")),
+    };
+    tracing::info!(
+        host = %config.host.display_name(),
+        server_token = config.tokens.has_fallback(),
+        state = %spec.describe(),
+        "github-review-mcp {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let shared = Arc::new(Shared {
+        github,
+        tokens: config.tokens,
+        tools: ToolFilter {
+            read_only: config.read_only,
+            only: config.tools,
+        },
+        metrics,
+        share_limit: config.server_token_share,
+        state,
+        tenant_header: config.tenant_header,
+        in_flight: Default::default(),
+        call_timeout: config.call_timeout,
+    });
     let result = runtime.block_on(async move {
         match http {
             Some(http) => transport::http::serve(shared, http).await,
@@ -113,6 +128,19 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err.to_string()),
+    }
+}
+
+/// Over HTTP without `--state`: the embedded file in the user's state directory.
+fn default_state_file() -> StateSpec {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/state"))
+        });
+    match base {
+        Some(dir) => StateSpec::File(dir.join("github-review-mcp/state.redb")),
+        None => StateSpec::Memory,
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Metrics {
     pub server_token_remaining: Family<ResourceLabels, Gauge<i64, AtomicI64Shim>>,
     pub active_sessions: Gauge,
     pub share_refusals: Counter,
+    /// 1 while the state backend answers with its fallback (set when scraped).
+    pub state_degraded: Gauge,
 }
 
 /// `Gauge<i64, AtomicI64>` spelled for prometheus-client's generic.
@@ -106,7 +108,14 @@ impl Metrics {
             "Calls refused because a tenant used up its share of the server token",
             share_refusals.clone(),
         );
+        let state_degraded = Gauge::default();
+        registry.register(
+            "state_degraded",
+            "1 while the shared state (Redis) does not answer and this replica uses its own view of budgets and shares",
+            state_degraded.clone(),
+        );
         Self {
+            state_degraded,
             registry,
             tool_calls,
             tool_duration,

@@ -107,6 +107,12 @@ impl TokenId {
     pub fn short(&self) -> String {
         hex::encode(&self.0[..4])
     }
+
+    /// The whole keyed hash in hex: what shared-state keys use. It cannot be
+    /// reversed, and without the fingerprint key it cannot be recomputed.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
 }
 
 impl fmt::Display for TokenId {

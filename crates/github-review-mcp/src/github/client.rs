@@ -14,9 +14,10 @@ use url::Url;
 use super::cache::{CacheKey, CachedResponse, EtagCache};
 use super::error::{github_message, GitHubError};
 use super::host::GitHubHost;
-use super::limits::{describe_reset, Budgets, Gates, TenantQuota};
+use super::limits::{describe_reset, Budgets, Gates, TenantShare};
 use crate::auth::{Token, TokenId};
 use crate::metrics::{Metrics, ResourceLabels};
+use crate::state::{Share, Store};
 
 const REST_ACCEPT: &str = "application/vnd.github+json";
 
@@ -25,12 +26,12 @@ const REST_ACCEPT: &str = "application/vnd.github+json";
 #[derive(Debug, Clone)]
 pub struct Credential {
     pub token: Token,
-    pub quota: Option<Arc<TenantQuota>>,
+    pub share: Option<TenantShare>,
 }
 
 impl Credential {
     pub fn new(token: Token) -> Self {
-        Self { token, quota: None }
+        Self { token, share: None }
     }
 }
 
@@ -133,6 +134,8 @@ pub struct GitHubClient {
     /// Sizes seen per (token, key), e.g. a pull request's thread count, to plan the
     /// next fetch of the same thing. Per token, like every other cache.
     hints: Arc<std::sync::Mutex<lru::LruCache<(TokenId, String), u32>>>,
+    /// What replicas must agree on: spent budgets, back-offs, tenants' shares.
+    state: Arc<dyn Store>,
 }
 
 #[derive(Deserialize)]
@@ -159,13 +162,17 @@ impl GitHubClient {
                 ..Default::default()
             },
             Arc::new(Metrics::new()),
+            Arc::new(crate::state::memory::MemoryStore::default()),
         )
     }
 
+    /// `state` is where what replicas must agree on lives (spent budgets, back-offs,
+    /// tenants' shares); `main` picks it from `--state`.
     pub fn with_options(
         host: GitHubHost,
         options: ClientOptions,
         metrics: Arc<Metrics>,
+        state: Arc<dyn Store>,
     ) -> Result<Self, reqwest::Error> {
         let timeout = options.timeout;
         let allowed = host.clone();
@@ -202,6 +209,7 @@ impl GitHubClient {
             ))),
             options,
             metrics,
+            state,
         })
     }
 
@@ -250,15 +258,74 @@ impl GitHubClient {
     ) -> Result<(HeaderMap, bytes::Bytes), GitHubError> {
         let id = credential.token.id();
         self.budgets.check(id, api.resource())?;
-        if let Some(quota) = &credential.quota {
-            if let Err(refused) = quota.check() {
-                self.metrics.share_refusals.inc();
-                return Err(refused);
+        let share = credential.share.as_ref();
+        let (limits, granted) = self
+            .state
+            .before_request(id, api.resource(), share.map(TenantShare::request))
+            .await;
+        if let Some(reset) = limits.spent_until {
+            return Err(GitHubError::RateLimited {
+                resource: api.resource().to_owned(),
+                reset: describe_reset(reset),
+            });
+        }
+        if let (Some(Share::Refused { resets_in_secs }), Some(share)) = (granted, share) {
+            self.metrics.share_refusals.inc();
+            return Err(GitHubError::ShareExhausted {
+                limit: share.limit,
+                resets_in_secs,
+            });
+        }
+        let mut charged = false;
+        let outcome = self
+            .send(
+                credential,
+                api,
+                write,
+                cache_key,
+                build,
+                limits,
+                &mut charged,
+            )
+            .await;
+        if let (Some(Share::Granted), Some(share), false) = (granted, share, charged) {
+            // A 304 or no answer at all: GitHub did not charge the request.
+            self.state.refund(share.request()).await;
+        }
+        outcome
+    }
+
+    /// The request and its retries; `charged` is set when GitHub answered with
+    /// something it counts against the budget (anything but a 304).
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        credential: &Credential,
+        api: Api,
+        write: bool,
+        cache_key: Option<CacheKey>,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        limits: crate::state::TokenLimits,
+        charged: &mut bool,
+    ) -> Result<(HeaderMap, bytes::Bytes), GitHubError> {
+        let id = credential.token.id();
+        let started = Instant::now();
+        if let Some(until) = limits.backoff_until_ms {
+            // Another call (maybe on another replica) was told to back off.
+            let wait = Duration::from_millis(until.saturating_sub(crate::state::now_ms()));
+            if wait > self.options.max_retry_wait {
+                return Err(GitHubError::SecondaryRateLimit {
+                    retry_after: Some(wait),
+                });
             }
+            tracing::info!(
+                wait_ms = wait.as_millis() as u64,
+                "secondary rate limit on this token: waiting before sending"
+            );
+            tokio::time::sleep(wait).await;
         }
         let _permit = self.gates.acquire(id, write).await;
         let cached = cache_key.as_ref().and_then(|k| self.cache.get(k));
-        let started = Instant::now();
         let mut attempt = 0u32;
         loop {
             let mut request = build();
@@ -297,6 +364,11 @@ impl GitHubClient {
                         .set(limit.remaining as i64);
                 }
                 self.budgets.record(id, &limit);
+                if limit.remaining == 0 {
+                    self.state
+                        .record_spent(id, &limit.resource, limit.reset)
+                        .await;
+                }
             }
             if status == StatusCode::NOT_MODIFIED {
                 if let Some(cached) = cached {
@@ -315,9 +387,7 @@ impl GitHubClient {
                     return Err(error);
                 }
             };
-            if let Some(quota) = &credential.quota {
-                quota.charge();
-            }
+            *charged = true;
             if status.is_success() {
                 let etag = headers
                     .get(http::header::ETAG)
@@ -350,6 +420,11 @@ impl GitHubClient {
                 let backoff = Duration::from_millis(1000 << attempt.min(4));
                 let jitter = Duration::from_millis(rand::random::<u64>() % 250);
                 let wait = retry_after.unwrap_or(backoff) + jitter;
+                if let Some(after) = retry_after {
+                    // Every replica's calls with this token wait it out too.
+                    let until = crate::state::now_ms() + after.as_millis() as u64;
+                    self.state.record_backoff(id, until).await;
+                }
                 if attempt < 3 && started.elapsed() + wait <= self.options.max_retry_wait {
                     tracing::info!(
                         wait_ms = wait.as_millis() as u64,
@@ -673,7 +748,10 @@ mod tests {
         let token = Token::parse("ghp_credentialSECRETSECRET", &key).unwrap();
         let credential = Credential {
             token,
-            quota: Some(super::super::limits::Shares::new(10).for_tenant("t")),
+            share: Some(TenantShare {
+                tenant: "t".into(),
+                limit: 10,
+            }),
         };
         let client = GitHubClient::new(GitHubHost::github_com(), Duration::from_secs(1)).unwrap();
         let shown = format!("{credential:?} {client:?}");
@@ -698,7 +776,13 @@ mod tests {
             ..Default::default()
         };
         let host = GitHubHost::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-        let client = GitHubClient::with_options(host, options, metrics).unwrap();
+        let client = GitHubClient::with_options(
+            host,
+            options,
+            metrics,
+            Arc::new(crate::state::memory::MemoryStore::default()),
+        )
+        .unwrap();
         let key = crate::auth::FingerprintKey::random();
         let token = Token::parse("ghp_clientTESTTESTTEST", &key).unwrap();
         (client, Credential::new(token))

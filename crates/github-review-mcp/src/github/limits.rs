@@ -1,10 +1,11 @@
 //! Being a good citizen of GitHub's limits, per token: the rate-limit budget last
 //! reported for each (token, resource), a bound on concurrent requests (reads share
-//! a small pool, writes go one at a time, as GitHub asks), and tenants' shares of the
-//! server token. Keyed by `TokenId` (a keyed hash), never by the token.
+//! a small pool, writes go one at a time, as GitHub asks), and what a tenant's share
+//! of the server token is (counted by the state layer). Keyed by `TokenId` (a keyed
+//! hash), never by the token. Budgets and gates here are this replica's own;
+//! what replicas must agree on goes through `state::Store`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -137,84 +138,25 @@ impl Gates {
     }
 }
 
-/// One tenant's share of the server token: `limit` GitHub requests per hour window.
-#[derive(Debug)]
-pub struct TenantQuota {
-    limit: u64,
-    used: AtomicU64,
-    window_start: Mutex<Instant>,
+/// How long a tenant's share of the server token lasts before it starts again.
+pub const SHARE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// A call on the server token: whose share it spends and how large that share is.
+/// Counted in the state layer (`state::Store::before_request`), so it holds across
+/// replicas when the state is shared.
+#[derive(Debug, Clone)]
+pub struct TenantShare {
+    pub tenant: String,
+    pub limit: u64,
 }
 
-impl TenantQuota {
-    fn new(limit: u64) -> Self {
-        Self {
-            limit,
-            used: AtomicU64::new(0),
-            window_start: Mutex::new(Instant::now()),
+impl TenantShare {
+    pub fn request(&self) -> crate::state::ShareRequest<'_> {
+        crate::state::ShareRequest {
+            tenant: &self.tenant,
+            limit: self.limit,
+            window: SHARE_WINDOW,
         }
-    }
-
-    fn roll(&self) {
-        let mut start = self.window_start.lock().expect("quota lock");
-        if start.elapsed() >= Duration::from_secs(3600) {
-            *start = Instant::now();
-            self.used.store(0, Ordering::Relaxed);
-        }
-    }
-
-    /// Refuses when the share is used up.
-    pub fn check(&self) -> Result<(), GitHubError> {
-        self.roll();
-        let used = self.used.load(Ordering::Relaxed);
-        if used >= self.limit {
-            let reset = 3600u64.saturating_sub(
-                self.window_start
-                    .lock()
-                    .expect("quota lock")
-                    .elapsed()
-                    .as_secs(),
-            );
-            return Err(GitHubError::ShareExhausted {
-                limit: self.limit,
-                resets_in_secs: reset,
-            });
-        }
-        Ok(())
-    }
-
-    /// Counts one request GitHub charged for (304s are not charged).
-    pub fn charge(&self) {
-        self.used.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn used(&self) -> u64 {
-        self.used.load(Ordering::Relaxed)
-    }
-}
-
-/// The shares of all tenants on the server token.
-#[derive(Debug)]
-pub struct Shares {
-    per_tenant: Mutex<HashMap<String, Arc<TenantQuota>>>,
-    limit: u64,
-}
-
-impl Shares {
-    pub fn new(limit_per_hour: u64) -> Self {
-        Self {
-            per_tenant: Mutex::new(HashMap::new()),
-            limit: limit_per_hour,
-        }
-    }
-
-    pub fn for_tenant(&self, tenant: &str) -> Arc<TenantQuota> {
-        let mut map = self.per_tenant.lock().expect("shares lock");
-        if map.len() >= MAX_TRACKED_TOKENS {
-            map.retain(|_, q| Arc::strong_count(q) > 1 || q.used() > 0);
-        }
-        map.entry(tenant.to_owned())
-            .or_insert_with(|| Arc::new(TenantQuota::new(self.limit)))
-            .clone()
     }
 }
 
@@ -261,23 +203,6 @@ mod tests {
         assert!(
             budgets.check(alice, "core").is_ok(),
             "a budget past its reset is tried again"
-        );
-    }
-
-    #[test]
-    fn a_tenant_over_its_share_is_refused_others_are_not() {
-        let shares = Shares::new(2);
-        let a = shares.for_tenant("session-a");
-        a.check().unwrap();
-        a.charge();
-        a.charge();
-        let err = a.check().unwrap_err();
-        assert!(err.to_string().contains("bring your own"), "{err}");
-        shares.for_tenant("session-b").check().unwrap();
-        assert_eq!(
-            shares.for_tenant("session-a").used(),
-            2,
-            "the same tenant gets the same quota"
         );
     }
 

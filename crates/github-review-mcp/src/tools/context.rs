@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::Shared;
 use crate::auth::{AuthError, ResolvedToken, TokenSource};
+use crate::github::limits::TenantShare;
 use crate::github::Credential;
 
 /// What one tool call knows about its caller. Lives as long as the call.
@@ -74,13 +75,16 @@ impl CallContext {
             .map(|t| format!("header:{t}"))
             .or_else(|| header_value("mcp-session-id").map(|s| format!("session:{s}")))
             .unwrap_or_else(|| "local".to_owned());
-        let quota = match (&shared.shares, token.source) {
-            (Some(shares), TokenSource::Server) => Some(shares.for_tenant(&tenant)),
+        let share = match (shared.share_limit, token.source) {
+            (Some(limit), TokenSource::Server) => Some(TenantShare {
+                tenant: tenant.clone(),
+                limit,
+            }),
             _ => None,
         };
         let credential = Credential {
             token: token.token.clone(),
-            quota,
+            share,
         };
         Ok(Self {
             request_id,

@@ -30,7 +30,6 @@ pub use filter::ToolFilter;
 pub use read::Whoami;
 
 use crate::auth::TokenPolicy;
-use crate::github::limits::Shares;
 use crate::github::{GitHubClient, GitHubError, PullRequestRef};
 use crate::metrics::{Metrics, SessionGuard};
 
@@ -43,8 +42,11 @@ pub struct Shared {
     pub tokens: TokenPolicy,
     pub tools: ToolFilter,
     pub metrics: Arc<Metrics>,
-    /// Tenants' shares of the server token; `None`: no per-tenant limit.
-    pub shares: Option<Shares>,
+    /// Each tenant's share of the server token, requests per hour (counted in the
+    /// state layer); `None`: no per-tenant limit.
+    pub share_limit: Option<u64>,
+    /// The cross-request state (`--state`): for `/healthz` and `/metrics`.
+    pub state: Arc<dyn crate::state::Store>,
     /// Header naming the tenant for shares (else the MCP session id).
     pub tenant_header: Option<String>,
     /// Calls running now, so shutdown can let them finish.

@@ -17,6 +17,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::json;
+
+use crate::state::sessions::SharedSessions;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::HttpConfig;
@@ -152,11 +154,24 @@ async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) 
         .await
 }
 
-async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+/// Always 200 while the process serves: a degraded shared state is said, not a
+/// reason for the load balancer to take every replica out at once.
+async fn healthz(State(gate): State<Arc<Gate>>) -> impl IntoResponse {
+    let health = gate.shared.state.health();
+    match health.degraded {
+        None => Json(json!({ "status": "ok", "state": health.backend })),
+        Some(reason) => Json(json!({
+            "status": "degraded",
+            "state": health.backend,
+            "reason": reason,
+            "fallback": "budgets and shares are this replica's own until the state answers; sessions opened elsewhere are not found",
+        })),
+    }
 }
 
 async fn metrics(State(gate): State<Arc<Gate>>) -> impl IntoResponse {
+    let degraded = gate.shared.state.health().degraded.is_some();
+    gate.shared.metrics.state_degraded.set(i64::from(degraded));
     (
         [(
             header::CONTENT_TYPE,
@@ -192,6 +207,10 @@ pub fn router(shared: Arc<Shared>, config: &HttpConfig, shutdown: CancellationTo
         mcp_config = mcp_config
             .with_legacy_session_mode(false)
             .with_json_response(true);
+    }
+    if !config.stateless && shared.state.health().backend != "memory" {
+        // Sessions restorable on any replica (Redis) or after a restart (file).
+        mcp_config.session_store = Some(Arc::new(SharedSessions(shared.state.clone())));
     }
     let factory_shared = shared.clone();
     let mcp = StreamableHttpService::new(

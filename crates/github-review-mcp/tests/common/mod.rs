@@ -166,6 +166,12 @@ fn server_command(double: &Double, options: &ServerOptions<'_>, log: &Path) -> C
     cmd.env_clear()
         .env("GITHUB_HOST", &double.url)
         .env("RUST_LOG", options.rust_log)
+        // Over HTTP the default state is a file in the user's state directory: each
+        // server gets its own, beside its log.
+        .env(
+            "XDG_STATE_HOME",
+            log.parent().expect("the log is in a directory"),
+        )
         .stdin(Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
         .kill_on_drop(true);
