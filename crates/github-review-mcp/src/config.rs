@@ -104,9 +104,10 @@ pub struct CommonArgs {
         long,
         env = "GITHUB_REVIEW_MCP_STATE",
         hide_env_values = true,
-        value_name = "SPEC"
+        value_name = "SPEC",
+        value_parser = |s: &str| Ok::<_, String>(secrecy::SecretString::from(s))
     )]
-    pub state: Option<String>,
+    pub state: Option<secrecy::SecretString>,
     /// Longest wait for the state backend per operation, in ms; past it a call goes on
     /// with this replica's own view (see the README's failure policy).
     #[arg(long, default_value_t = 250, value_name = "MS")]
@@ -234,7 +235,7 @@ impl CommonArgs {
         }
         let state = match &self.state {
             Some(text) => Some(crate::state::StateSpec::parse(
-                text.trim(),
+                text.expose_secret().trim(),
                 env("GITHUB_REVIEW_MCP_REDIS_PASSWORD").as_deref(),
             )?),
             None => None,
@@ -365,6 +366,49 @@ mod tests {
         let shown = format!("{cli:?} {config:?}");
         assert!(!shown.contains("SECRET"), "{shown}");
         assert!(!shown.contains("KEYKEY"), "{shown}");
+    }
+
+    #[test]
+    fn shared_state_needs_a_fingerprint_key_and_its_password_is_never_shown() {
+        let url = "redis://:redisSECRETpass@127.0.0.1:6379/0";
+        let cli = parse(&["http", "--state", url]);
+        let Command::Http(h) = &cli.command else {
+            unreachable!()
+        };
+        let err = h.common.validate(&no_env).unwrap_err();
+        assert!(err.contains("--fingerprint-key"), "{err}");
+        assert!(!err.contains("SECRET"), "{err}");
+        let cli = parse(&[
+            "http",
+            "--state",
+            url,
+            "--fingerprint-key",
+            "KEYKEYKEYKEYKEYKEYKEY",
+        ]);
+        let Command::Http(h) = &cli.command else {
+            unreachable!()
+        };
+        let config = h.common.validate(&no_env).unwrap();
+        assert!(config.state.as_ref().is_some_and(|s| s.is_shared()));
+        let shown = format!("{cli:?} {config:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        // A file or memory state is this machine's own: no key needed.
+        for spec in ["memory", "file:/tmp/state.redb"] {
+            let cli = parse(&["http", "--state", spec]);
+            let Command::Http(h) = &cli.command else {
+                unreachable!()
+            };
+            assert!(h.common.validate(&no_env).is_ok(), "{spec}");
+        }
+        let cli = parse(&["http", "--state", "postgres://x"]);
+        let Command::Http(h) = &cli.command else {
+            unreachable!()
+        };
+        assert!(h
+            .common
+            .validate(&no_env)
+            .unwrap_err()
+            .starts_with("--state"));
     }
 
     #[test]

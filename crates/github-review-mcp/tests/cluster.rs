@@ -628,3 +628,74 @@ async fn through_haproxy_a_dead_replica_and_a_redis_outage_do_not_stop_the_servi
     );
     assert_no_redis_password(&servers);
 }
+
+#[tokio::test]
+async fn with_a_state_file_a_session_survives_a_restart_and_a_corrupt_file_stops_the_start() {
+    let double = Double::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    let spec = format!("file:{}", path.display());
+    let args = ["--state", spec.as_str()];
+    let options = || ServerOptions {
+        args: &args,
+        ..Default::default()
+    };
+    let server = HttpServer::start(&double, options()).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "restart-test", "version": "1"}}});
+    let (status, session, _) = post(&server.base, None, init).await;
+    assert_eq!(status, 200);
+    let session = session.unwrap();
+    assert_eq!(server.terminate().await, Some(0));
+
+    // The same file, a new process: the client's session goes on.
+    let server = HttpServer::start(&double, options()).await;
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "whoami", "arguments": {}}});
+    let (status, _, body) = post(&server.base, Some(&session), call).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"]["structuredContent"]["login"], "carol",
+        "{body}"
+    );
+    assert_eq!(server.terminate().await, Some(0));
+
+    // A damaged file is a clear error at start, and is left as it was.
+    std::fs::write(&path, vec![0x42; 4096]).unwrap();
+    let output = tokio::process::Command::new(server_bin())
+        .args(["http", "--listen", "127.0.0.1:0", "--state", &spec])
+        .env_clear()
+        .env("GITHUB_HOST", &double.url)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("state.redb") && stderr.contains("does not start on an empty state"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), vec![0x42; 4096]);
+
+    // A Redis that does not answer is a clear error too, naming no password.
+    let port = free_port();
+    let output = tokio::process::Command::new(server_bin())
+        .args(["http", "--listen", "127.0.0.1:0", "--fingerprint-key", KEY])
+        .env_clear()
+        .env("GITHUB_HOST", &double.url)
+        .env(
+            "GITHUB_REVIEW_MCP_STATE",
+            format!("redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"),
+        )
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("redis://127.0.0.1:{port}/0")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(REDIS_PASSWORD), "{stderr}");
+}
