@@ -50,6 +50,8 @@ pub struct Metrics {
     pub share_refusals: Counter,
     /// 1 while the state backend answers with its fallback (set when scraped).
     pub state_degraded: Gauge,
+    /// Round trips to the state backend (brought up to date when scraped).
+    pub state_round_trips: Counter,
 }
 
 /// `Gauge<i64, AtomicI64>` spelled for prometheus-client's generic.
@@ -114,7 +116,14 @@ impl Metrics {
             "1 while the shared state (Redis) does not answer and this replica uses its own view of budgets and shares",
             state_degraded.clone(),
         );
+        let state_round_trips = Counter::default();
+        registry.register(
+            "state_round_trips",
+            "Round trips to the shared state backend (Redis)",
+            state_round_trips.clone(),
+        );
         Self {
+            state_round_trips,
             state_degraded,
             registry,
             tool_calls,

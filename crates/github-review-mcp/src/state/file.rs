@@ -177,6 +177,7 @@ impl Store for FileStore {
         Health {
             backend: "file",
             degraded: None,
+            round_trips: 0,
         }
     }
 }

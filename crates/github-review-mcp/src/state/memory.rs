@@ -168,6 +168,7 @@ impl Store for MemoryStore {
         Health {
             backend: "memory",
             degraded: None,
+            round_trips: 0,
         }
     }
 }

@@ -87,6 +87,8 @@ pub struct Health {
     pub backend: &'static str,
     /// `Some(reason)` while the backend answers with its stated fallback.
     pub degraded: Option<String>,
+    /// Round trips to a remote backend so far (0 for in-process ones).
+    pub round_trips: u64,
 }
 
 /// The one door to cross-request state. Every method is bounded by the backend.

@@ -63,6 +63,7 @@ pub struct RedisStore {
     /// The bounded local view used while Redis does not answer.
     local: MemoryStore,
     degraded: Mutex<Option<String>>,
+    round_trips: std::sync::atomic::AtomicU64,
     before_request: redis::Script,
     refund: redis::Script,
 }
@@ -114,6 +115,7 @@ impl RedisStore {
             timeout,
             local: MemoryStore::default(),
             degraded: Mutex::new(None),
+            round_trips: Default::default(),
             before_request: redis::Script::new(BEFORE_REQUEST),
             refund: redis::Script::new(REFUND),
         };
@@ -131,6 +133,8 @@ impl RedisStore {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
+        self.round_trips
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outcome = match tokio::time::timeout(self.timeout, op(self.conn.clone())).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(describe(&e)),
@@ -327,6 +331,7 @@ impl Store for RedisStore {
         Health {
             backend: "redis",
             degraded: self.degraded.lock().expect("state lock").clone(),
+            round_trips: self.round_trips.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }

@@ -170,8 +170,15 @@ async fn healthz(State(gate): State<Arc<Gate>>) -> impl IntoResponse {
 }
 
 async fn metrics(State(gate): State<Arc<Gate>>) -> impl IntoResponse {
-    let degraded = gate.shared.state.health().degraded.is_some();
-    gate.shared.metrics.state_degraded.set(i64::from(degraded));
+    let health = gate.shared.state.health();
+    let metrics = &gate.shared.metrics;
+    metrics
+        .state_degraded
+        .set(i64::from(health.degraded.is_some()));
+    let counted = metrics.state_round_trips.get();
+    metrics
+        .state_round_trips
+        .inc_by(health.round_trips.saturating_sub(counted));
     (
         [(
             header::CONTENT_TYPE,
