@@ -94,6 +94,15 @@ pub struct CommonArgs {
         value_parser = |s: &str| Ok::<_, String>(secrecy::SecretString::from(s))
     )]
     pub fingerprint_key: Option<secrecy::SecretString>,
+    /// A file holding the fingerprint key (e.g. a mounted secret); its trailing newline
+    /// is ignored.
+    #[arg(
+        long,
+        env = "GITHUB_REVIEW_MCP_FINGERPRINT_KEY_FILE",
+        conflicts_with = "fingerprint_key",
+        value_name = "PATH"
+    )]
+    pub fingerprint_key_file: Option<std::path::PathBuf>,
     /// Where cross-request state lives (spent budgets, back-offs, tenants' shares, MCP
     /// sessions): `memory` (this process), `file:PATH` (this process, with sessions in
     /// an embedded redb file that survives restarts), or `redis://[:PASSWORD@]HOST:PORT/DB`
@@ -207,7 +216,17 @@ impl CommonArgs {
     pub fn validate(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
         let host = GitHubHost::parse(&self.github_host).map_err(|e| e.to_string())?;
         use secrecy::ExposeSecret;
-        let key = match self.fingerprint_key.as_ref().map(|s| s.expose_secret()) {
+        let from_file = match &self.fingerprint_key_file {
+            Some(path) => Some(secrecy::SecretString::from(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("--fingerprint-key-file {}: {e}", path.display()))?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned(),
+            )),
+            None => None,
+        };
+        let given = self.fingerprint_key.as_ref().or(from_file.as_ref());
+        let key = match given.map(|s| s.expose_secret()) {
             Some(secret) if secret.len() >= 16 => FingerprintKey::from_secret(secret),
             Some(_) => return Err("--fingerprint-key must be at least 16 characters".into()),
             None => FingerprintKey::random(),
@@ -240,9 +259,9 @@ impl CommonArgs {
             )?),
             None => None,
         };
-        if state.as_ref().is_some_and(|s| s.is_shared()) && self.fingerprint_key.is_none() {
+        if state.as_ref().is_some_and(|s| s.is_shared()) && given.is_none() {
             return Err("--state redis://... is shared by replicas, so each must compute the same token ids: \
-pass --fingerprint-key (or GITHUB_REVIEW_MCP_FINGERPRINT_KEY), the same secret on every replica"
+pass --fingerprint-key (or GITHUB_REVIEW_MCP_FINGERPRINT_KEY, or --fingerprint-key-file), the same secret on every replica"
                 .into());
         }
         if !(10..=10_000).contains(&self.state_timeout_ms) {
@@ -392,6 +411,30 @@ mod tests {
         assert!(config.state.as_ref().is_some_and(|s| s.is_shared()));
         let shown = format!("{cli:?} {config:?}");
         assert!(!shown.contains("SECRET"), "{shown}");
+        // The key from a file (a mounted secret) counts, and equals the same key given inline.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "KEYKEYKEYKEYKEYKEYKEY\n").unwrap();
+        let cli = parse(&[
+            "http",
+            "--state",
+            url,
+            "--fingerprint-key-file",
+            file.to_str().unwrap(),
+        ]);
+        let Command::Http(h) = &cli.command else {
+            unreachable!()
+        };
+        let from_file = h.common.validate(&no_env).unwrap();
+        let raw = "ghp_sameTokenOnEveryReplica000000000";
+        assert_eq!(
+            Token::parse(raw, from_file.tokens.fingerprint_key())
+                .unwrap()
+                .id(),
+            Token::parse(raw, config.tokens.fingerprint_key())
+                .unwrap()
+                .id()
+        );
         // A file or memory state is this machine's own: no key needed.
         for spec in ["memory", "file:/tmp/state.redb"] {
             let cli = parse(&["http", "--state", spec]);
