@@ -35,11 +35,16 @@ impl FileStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| fail(format!("cannot create its directory: {e}")))?;
         }
-        let db = Database::create(path).map_err(|e| {
-            fail(format!(
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => fail(
+                "is in use by another process (another github-review-mcp?): give each server \
+                 its own --state file:PATH, or --state memory"
+                    .into(),
+            ),
+            e => fail(format!(
                 "cannot be opened as a state file ({e}); the server does not start on an empty state: \
                  fix or move the file away"
-            ))
+            )),
         })?;
         // A file that opens but whose table cannot be read is as bad: check now.
         let txn = db
@@ -230,6 +235,11 @@ mod tests {
             vec![0x5a; 8192],
             "the file is left as it was"
         );
+
+        let shared = dir.path().join("shared.redb");
+        let _first = FileStore::open(&shared).unwrap();
+        let err = FileStore::open(&shared).unwrap_err().to_string();
+        assert!(err.contains("in use by another process"), "{err}");
 
         let not_a_file = dir.path().join("dir.redb");
         std::fs::create_dir(&not_a_file).unwrap();
