@@ -153,6 +153,26 @@ struct GraphQlError {
     message: String,
 }
 
+/// One request of a tenant's share, taken before the request is sent.
+struct Reservation {
+    state: Arc<dyn Store>,
+    share: TenantShare,
+    /// Set once GitHub answered with something it counts (anything but a 304).
+    charged: bool,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.charged {
+            return;
+        }
+        let (state, share) = (self.state.clone(), self.share.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { state.refund(share.request()).await });
+        }
+    }
+}
+
 impl GitHubClient {
     pub fn new(host: GitHubHost, timeout: Duration) -> Result<Self, reqwest::Error> {
         Self::with_options(
@@ -276,23 +296,22 @@ impl GitHubClient {
                 resets_in_secs,
             });
         }
-        let mut charged = false;
-        let outcome = self
-            .send(
-                credential,
-                api,
-                write,
-                cache_key,
-                build,
-                limits,
-                &mut charged,
-            )
-            .await;
-        if let (Some(Share::Granted), Some(share), false) = (granted, share, charged) {
-            // A 304 or no answer at all: GitHub did not charge the request.
-            self.state.refund(share.request()).await;
-        }
-        outcome
+        // Given back unless GitHub charged the request: after a 304, no answer, or a
+        // call cut short (the call timeout drops this future mid-request).
+        let mut reservation = match (granted, share) {
+            (Some(Share::Granted), Some(share)) => Some(Reservation {
+                state: self.state.clone(),
+                share: share.clone(),
+                charged: false,
+            }),
+            _ => None,
+        };
+        let mut not_reserved = false;
+        let charged = reservation
+            .as_mut()
+            .map_or(&mut not_reserved, |r| &mut r.charged);
+        self.send(credential, api, write, cache_key, build, limits, charged)
+            .await
     }
 
     /// The request and its retries; `charged` is set when GitHub answered with
@@ -786,6 +805,60 @@ mod tests {
         let key = crate::auth::FingerprintKey::random();
         let token = Token::parse("ghp_clientTESTTESTTEST", &key).unwrap();
         (client, Credential::new(token))
+    }
+
+    #[tokio::test]
+    async fn a_share_taken_by_a_call_that_is_cut_short_is_given_back() {
+        use crate::state::{ShareRequest, Store};
+        // GitHub accepts the connection and never answers: the call is cut from outside.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let state = Arc::new(crate::state::memory::MemoryStore::default());
+        let host = GitHubHost::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let client = GitHubClient::with_options(
+            host,
+            ClientOptions::default(),
+            Arc::new(Metrics::new()),
+            state.clone(),
+        )
+        .unwrap();
+        let key = crate::auth::FingerprintKey::random();
+        let credential = Credential {
+            token: Token::parse("ghp_serverSHARESHARE", &key).unwrap(),
+            share: Some(TenantShare {
+                tenant: "t".into(),
+                limit: 1,
+            }),
+        };
+        let cut = tokio::time::timeout(
+            Duration::from_millis(300),
+            client.get::<serde_json::Value>(&credential, "user"),
+        )
+        .await;
+        assert!(cut.is_err(), "the call hangs until it is cut");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let share = ShareRequest {
+            tenant: "t",
+            limit: 1,
+            window: crate::github::limits::SHARE_WINDOW,
+        };
+        let token = credential.token.id();
+        let (_, granted) = state
+            .before_request(token, "core", Some(share.clone()))
+            .await;
+        assert_eq!(
+            granted,
+            Some(crate::state::Share::Granted),
+            "the cut call's request came back to the share"
+        );
+        let (_, refused) = state.before_request(token, "core", Some(share)).await;
+        assert!(matches!(refused, Some(crate::state::Share::Refused { .. })));
     }
 
     #[tokio::test]
