@@ -14,7 +14,7 @@ use url::Url;
 use super::cache::{CacheKey, CachedResponse, EtagCache};
 use super::error::{github_message, GitHubError};
 use super::host::GitHubHost;
-use super::limits::{describe_reset, Budgets, Gates, TenantShare};
+use super::limits::{describe_reset, Gates, TenantShare};
 use crate::auth::{Token, TokenId};
 use crate::metrics::{Metrics, ResourceLabels};
 use crate::state::{Share, Store};
@@ -127,7 +127,6 @@ pub struct GitHubClient {
     http: reqwest::Client,
     host: GitHubHost,
     options: ClientOptions,
-    budgets: Arc<Budgets>,
     gates: Arc<Gates>,
     cache: Arc<EtagCache>,
     metrics: Arc<Metrics>,
@@ -221,7 +220,6 @@ impl GitHubClient {
         Ok(Self {
             http,
             host,
-            budgets: Arc::new(Budgets::default()),
             gates: Arc::new(Gates::new(options.reads_per_token)),
             cache: Arc::new(EtagCache::new(options.cache_bytes)),
             hints: Arc::new(std::sync::Mutex::new(lru::LruCache::new(
@@ -259,11 +257,6 @@ impl GitHubClient {
             .put((token, key.to_owned()), size);
     }
 
-    /// The budget GitHub last reported for this token and resource, if any.
-    pub fn known_budget(&self, token: &Token, resource: &str) -> Option<RateLimit> {
-        self.budgets.get(token.id(), resource)
-    }
-
     /// Sends one logical request: fail fast on a known-exhausted budget or a used-up
     /// share, wait for the token's concurrency permit, revalidate a cached body,
     /// record the budget GitHub reports, and (reads only) wait out a short secondary
@@ -277,7 +270,6 @@ impl GitHubClient {
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<(HeaderMap, bytes::Bytes), GitHubError> {
         let id = credential.token.id();
-        self.budgets.check(id, api.resource())?;
         let share = credential.share.as_ref();
         let (limits, granted) = self
             .state
@@ -382,7 +374,6 @@ impl GitHubClient {
                         })
                         .set(limit.remaining as i64);
                 }
-                self.budgets.record(id, &limit);
                 if limit.remaining == 0 {
                     self.state
                         .record_spent(id, &limit.resource, limit.reset)

@@ -1,9 +1,8 @@
-//! Being a good citizen of GitHub's limits, per token: the rate-limit budget last
-//! reported for each (token, resource), a bound on concurrent requests (reads share
-//! a small pool, writes go one at a time, as GitHub asks), and what a tenant's share
-//! of the server token is (counted by the state layer). Keyed by `TokenId` (a keyed
-//! hash), never by the token. Budgets and gates here are this replica's own;
-//! what replicas must agree on goes through `state::Store`.
+//! Being a good citizen of GitHub's limits, per token: a bound on concurrent requests
+//! (reads share a small pool, writes go one at a time, as GitHub asks), and what a
+//! tenant's share of the server token is. Keyed by `TokenId` (a keyed hash), never by
+//! the token. The gates are this replica's own; spent budgets, back-offs and shares,
+//! which replicas must agree on, live in `state::Store`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,8 +10,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
-use super::client::RateLimit;
-use super::error::GitHubError;
 use crate::auth::TokenId;
 
 /// Entries kept before idle ones are dropped (each is a few dozen bytes).
@@ -23,46 +20,6 @@ fn now_unix() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// What GitHub last said about one token's budgets.
-#[derive(Debug, Default)]
-pub struct Budgets {
-    known: Mutex<HashMap<(TokenId, String), (RateLimit, Instant)>>,
-}
-
-impl Budgets {
-    pub fn record(&self, token: TokenId, limit: &RateLimit) {
-        let mut known = self.known.lock().expect("budgets lock");
-        if known.len() >= MAX_TRACKED_TOKENS {
-            let now = now_unix();
-            known.retain(|_, (l, _)| l.reset > now);
-        }
-        known.insert(
-            (token, limit.resource.clone()),
-            (limit.clone(), Instant::now()),
-        );
-    }
-
-    pub fn get(&self, token: TokenId, resource: &str) -> Option<RateLimit> {
-        self.known
-            .lock()
-            .expect("budgets lock")
-            .get(&(token, resource.to_owned()))
-            .map(|(l, _)| l.clone())
-    }
-
-    /// Fails fast, without a request, when GitHub already said this budget is spent
-    /// and it has not reset yet.
-    pub fn check(&self, token: TokenId, resource: &str) -> Result<(), GitHubError> {
-        match self.get(token, resource) {
-            Some(l) if l.remaining == 0 && l.reset > now_unix() => Err(GitHubError::RateLimited {
-                resource: resource.to_owned(),
-                reset: describe_reset(l.reset),
-            }),
-            _ => Ok(()),
-        }
-    }
 }
 
 pub fn describe_reset(reset: u64) -> String {
@@ -169,41 +126,6 @@ mod tests {
         Token::parse(raw, &FingerprintKey::from_secret("0123456789abcdef"))
             .unwrap()
             .id()
-    }
-
-    fn limit(resource: &str, remaining: u64, reset: u64) -> RateLimit {
-        RateLimit {
-            resource: resource.into(),
-            limit: 5000,
-            remaining,
-            used: 5000 - remaining,
-            reset,
-        }
-    }
-
-    #[test]
-    fn an_exhausted_budget_fails_fast_until_it_resets_and_only_for_its_token() {
-        let budgets = Budgets::default();
-        let (alice, bob) = (id("ghp_alice"), id("ghp_bob"));
-        budgets.record(alice, &limit("core", 0, now_unix() + 600));
-        let err = budgets.check(alice, "core").unwrap_err();
-        assert!(
-            err.to_string().contains("core") && err.to_string().contains("resets in"),
-            "{err}"
-        );
-        assert!(
-            budgets.check(alice, "graphql").is_ok(),
-            "another resource is another budget"
-        );
-        assert!(
-            budgets.check(bob, "core").is_ok(),
-            "another token is another budget"
-        );
-        budgets.record(alice, &limit("core", 0, now_unix().saturating_sub(1)));
-        assert!(
-            budgets.check(alice, "core").is_ok(),
-            "a budget past its reset is tried again"
-        );
     }
 
     #[tokio::test]
