@@ -179,6 +179,22 @@ async fn a_tenants_share_of_the_server_token_holds_whichever_replica_serves_it()
         3,
         "exactly 3 reached GitHub"
     );
+    // Each replica counts its Redis round trips (one per GitHub request it was asked for).
+    let mut trips = 0;
+    for s in &servers {
+        let metrics = reqwest::get(format!("{}/metrics", s.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        trips += metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("github_review_mcp_state_round_trips_total "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .expect("state_round_trips_total in /metrics");
+    }
+    assert!(trips >= 7, "7 calls, {trips} round trips");
     // Another tenant, on any replica, has its own share.
     let team_b = servers[1].connect(&[("x-tenant-id", "team-b")], None).await;
     let r = call(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    now_ms, tenant_key, Health, Share, ShareRequest, Space, StateError, Store, TokenLimits,
+    hashed_key, now_ms, Health, Share, ShareRequest, Space, StateError, Store, TokenLimits,
 };
 use crate::auth::TokenId;
 
@@ -63,7 +63,7 @@ impl MemoryStore {
         let window = share.window.as_millis() as u64;
         let mut shares = self.shares.lock().expect("state lock");
         prune(&mut shares, |(_, start)| now < start + window);
-        let entry = shares.entry(tenant_key(share.tenant)).or_insert((0, now));
+        let entry = shares.entry(hashed_key(share.tenant)).or_insert((0, now));
         if now >= entry.1 + window {
             *entry = (0, now);
         }
@@ -81,7 +81,7 @@ impl MemoryStore {
             .shares
             .lock()
             .expect("state lock")
-            .get_mut(&tenant_key(share.tenant))
+            .get_mut(&hashed_key(share.tenant))
         {
             entry.0 = entry.0.saturating_sub(1);
         }

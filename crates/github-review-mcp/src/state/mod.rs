@@ -10,7 +10,7 @@
 //! Backends: [`memory`] (one process; lost on restart), [`file`] (memory for what may
 //! be lost, a redb file for records), [`redis`] (shared by replicas).
 //! **Invariant:** no token, in any reversible form, in a key or a value: keys use the
-//! keyed `TokenId`; tenants are hashed. **Invariant:** every operation ends within the
+//! keyed `TokenId`; tenants and session ids are hashed. **Invariant:** every operation ends within the
 //! backend's bound; a failure is an error or a stated fallback, never a hang.
 
 pub mod file;
@@ -223,11 +223,12 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A tenant name as it appears in keys: hashed, so a header value or session id is
-/// neither stored nor able to shape a key.
-pub(crate) fn tenant_key(tenant: &str) -> String {
+/// A caller-supplied name (a tenant, an MCP session id) as it appears in keys: hashed,
+/// so it is neither stored (a session id read from Redis cannot be replayed) nor able
+/// to shape a key.
+pub(crate) fn hashed_key(name: &str) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(&Sha256::digest(tenant.as_bytes())[..16])
+    hex::encode(&Sha256::digest(name.as_bytes())[..16])
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::memory::MemoryStore;
 use super::{
-    now_ms, tenant_key, Health, Share, ShareRequest, Space, StateError, Store, TokenLimits,
+    hashed_key, now_ms, Health, Share, ShareRequest, Space, StateError, Store, TokenLimits,
 };
 use crate::auth::TokenId;
 
@@ -197,7 +197,7 @@ impl Store for RedisStore {
             .key(Self::token_key("backoff", token, None));
         match &share {
             Some(s) => invocation
-                .key(Self::key("share", &tenant_key(s.tenant)))
+                .key(Self::key("share", &hashed_key(s.tenant)))
                 .arg(s.limit)
                 .arg(s.window.as_secs().max(1))
                 .arg("1"),
@@ -274,7 +274,7 @@ impl Store for RedisStore {
     }
 
     async fn refund(&self, share: ShareRequest<'_>) {
-        let key = Self::key("share", &tenant_key(share.tenant));
+        let key = Self::key("share", &hashed_key(share.tenant));
         let mut invocation = self.refund.prepare_invoke();
         invocation.key(key);
         let answer = self
