@@ -32,7 +32,7 @@ pub enum Command {
     /// Serve MCP over stdin/stdout for one local user; logs go to stderr.
     Stdio(CommonArgs),
     /// Serve MCP Streamable HTTP at /mcp, with GET /healthz, for many users.
-    Http(HttpArgs),
+    Http(Box<HttpArgs>),
     /// Follow a token from a client to GitHub hop by hop and say what to fix.
     Doctor(crate::doctor::DoctorArgs),
 }
@@ -169,6 +169,33 @@ pub struct HttpArgs {
     /// Seconds to let in-flight calls finish after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 10)]
     pub shutdown_timeout: u64,
+    /// Sign users in: the server becomes an OAuth 2.1 authorization server in front
+    /// of GitHub (needs --public-url, GITHUB_OAUTH_CLIENT_ID, GITHUB_OAUTH_CLIENT_SECRET
+    /// and GITHUB_REVIEW_MCP_OAUTH_KEY; see the README). The GITHUB_TOKEN fallback is off.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_OAUTH")]
+    pub oauth: bool,
+    /// With --oauth: accept only our own sign-in tokens; GitHub tokens in `_meta.token`
+    /// or X-GitHub-Token are refused.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_OAUTH_ONLY", requires = "oauth")]
+    pub oauth_only: bool,
+    /// With --oauth and an OAuth App: the scopes asked of GitHub (a GitHub App's
+    /// permissions are set on the app instead).
+    #[arg(
+        long,
+        env = "GITHUB_REVIEW_MCP_OAUTH_GITHUB_SCOPES",
+        default_value = "repo"
+    )]
+    pub oauth_github_scopes: String,
+    /// With --oauth: lifetime of our access tokens, in seconds.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub oauth_access_ttl: u64,
+    /// With --oauth: lifetime of our refresh tokens (and idle grants), in days.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=365))]
+    pub oauth_refresh_days: u64,
+    /// Testing only: lets client ID metadata documents come over http and from
+    /// loopback or private addresses. Never in production.
+    #[arg(long, hide = true)]
+    pub oauth_test_mode: bool,
 }
 
 /// Everything validated; what the rest of the program is built from.
@@ -201,6 +228,26 @@ pub struct HttpConfig {
     pub public_url: Option<url::Url>,
     pub max_body_bytes: usize,
     pub shutdown_timeout: Duration,
+}
+
+/// Reads a secret from `NAME` or from the file named by `NAME_FILE` (a mounted
+/// secret; its trailing newline is ignored). Never from an argument.
+fn secret_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<String>, String> {
+    if let Some(value) = env(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    {
+        return Ok(Some(value));
+    }
+    match env(&format!("{name}_FILE")).filter(|p| !p.is_empty()) {
+        Some(path) => std::fs::read_to_string(&path)
+            .map(|v| Some(v.trim().to_owned()))
+            .map_err(|e| format!("{name}_FILE {path}: {e}")),
+        None => Ok(None),
+    }
 }
 
 /// The server token from the environment, if any; blank counts as unset.
@@ -289,7 +336,11 @@ pass --fingerprint-key (or GITHUB_REVIEW_MCP_FINGERPRINT_KEY, or --fingerprint-k
 impl HttpArgs {
     pub fn validate(&self, config: &Config) -> Result<HttpConfig, String> {
         let ip = self.listen.ip();
-        if !ip.is_loopback() && config.tokens.has_fallback() && !self.allow_shared_server_token {
+        if !ip.is_loopback()
+            && config.tokens.has_fallback()
+            && !self.allow_shared_server_token
+            && !self.oauth
+        {
             return Err(format!(
                 "refusing to listen on {} with the GITHUB_TOKEN fallback on: anyone who reaches the port \
 would act as the server's GitHub user. Pass --require-client-token so every user brings a token, \
@@ -336,6 +387,22 @@ or --allow-shared-server-token to accept this",
                 "--allowed-origin {bad:?} needs a scheme, e.g. https://app.example.com:443"
             ));
         }
+        if self.oauth && self.public_url.is_none() {
+            return Err("--oauth needs --public-url: the URL clients and GitHub reach this server at (it is the issuer, and GitHub's callback is <public-url>/oauth/callback)".into());
+        }
+        if let Some(url) = self.public_url.as_ref().filter(|_| self.oauth) {
+            let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+                || url
+                    .host_str()
+                    .and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok())
+                    .is_some_and(|ip| ip.is_loopback());
+            if url.scheme() != "https" && !loopback {
+                return Err("--oauth needs an https --public-url (http only on loopback, for trying it out)".into());
+            }
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err("--public-url must not have a query or fragment".into());
+            }
+        }
         Ok(HttpConfig {
             listen: self.listen,
             allowed_origins,
@@ -348,9 +415,123 @@ or --allow-shared-server-token to accept this",
     }
 }
 
+impl HttpArgs {
+    /// The sign-in settings of `--oauth`, from the flags and the environment.
+    pub fn oauth(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<crate::oauth::OauthConfig>, String> {
+        if !self.oauth {
+            return Ok(None);
+        }
+        let issuer = self
+            .public_url
+            .clone()
+            .ok_or("--oauth needs --public-url")?;
+        let client_id = secret_from_env(env, "GITHUB_OAUTH_CLIENT_ID")?.ok_or(
+            "--oauth needs GITHUB_OAUTH_CLIENT_ID: the client id of the GitHub OAuth App or GitHub App you registered (see the README)",
+        )?;
+        let client_secret = secret_from_env(env, "GITHUB_OAUTH_CLIENT_SECRET")?.ok_or(
+            "--oauth needs GITHUB_OAUTH_CLIENT_SECRET (or GITHUB_OAUTH_CLIENT_SECRET_FILE)",
+        )?;
+        let keys = secret_from_env(env, "GITHUB_REVIEW_MCP_OAUTH_KEY")?.unwrap_or_default();
+        let sealer = crate::oauth::Sealer::from_keys(&keys).map_err(|e| e.to_string())?;
+        if self.oauth_github_scopes.chars().any(|c| c.is_control()) {
+            return Err("--oauth-github-scopes has control characters".into());
+        }
+        Ok(Some(crate::oauth::OauthConfig {
+            issuer,
+            github_client_id: client_id,
+            github_client_secret: secrecy::SecretString::from(client_secret),
+            github_scopes: self.oauth_github_scopes.trim().to_owned(),
+            sealer,
+            test_mode: self.oauth_test_mode,
+            access_ttl: Duration::from_secs(self.oauth_access_ttl),
+            refresh_ttl: Duration::from_secs(self.oauth_refresh_days * 24 * 3600),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oauth_needs_its_url_app_and_key_from_the_environment() {
+        let key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        let full = |name: &str| match name {
+            "GITHUB_OAUTH_CLIENT_ID" => Some("Iv1.abc".to_owned()),
+            "GITHUB_OAUTH_CLIENT_SECRET" => Some("appSECRETSECRET".to_owned()),
+            "GITHUB_REVIEW_MCP_OAUTH_KEY" => Some(key.to_owned()),
+            _ => None,
+        };
+        let h = parse_http(&["http", "--oauth", "--public-url", "https://mcp.example.com"]);
+        let cfg = h.oauth(&full).unwrap().unwrap();
+        assert_eq!(cfg.github_client_id, "Iv1.abc");
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("SECRETSECRET") && !shown.contains("0001020304"),
+            "{shown}"
+        );
+        let no_key = |name: &str| {
+            if name == "GITHUB_REVIEW_MCP_OAUTH_KEY" {
+                None
+            } else {
+                full(name)
+            }
+        };
+        assert!(h
+            .oauth(&no_key)
+            .unwrap_err()
+            .contains("GITHUB_REVIEW_MCP_OAUTH_KEY"));
+        let no_secret = |name: &str| {
+            if name == "GITHUB_OAUTH_CLIENT_SECRET" {
+                None
+            } else {
+                full(name)
+            }
+        };
+        assert!(h
+            .oauth(&no_secret)
+            .unwrap_err()
+            .contains("GITHUB_OAUTH_CLIENT_SECRET"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "fromFILEsecret\n").unwrap();
+        let path = file.display().to_string();
+        let via_file = move |name: &str| match name {
+            "GITHUB_OAUTH_CLIENT_SECRET" => None,
+            "GITHUB_OAUTH_CLIENT_SECRET_FILE" => Some(path.clone()),
+            other => full(other),
+        };
+        let cfg = h.oauth(&via_file).unwrap().unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(cfg.github_client_secret.expose_secret(), "fromFILEsecret");
+        let config = h.common.validate(&|_: &str| None).unwrap();
+        assert!(parse_http(&["http", "--oauth"])
+            .validate(&config)
+            .unwrap_err()
+            .contains("--public-url"));
+        assert!(
+            parse_http(&["http", "--oauth", "--public-url", "http://mcp.example.com"])
+                .validate(&config)
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(
+            parse_http(&["http", "--oauth", "--public-url", "http://127.0.0.1:8000"])
+                .validate(&config)
+                .is_ok()
+        );
+        assert!(Cli::try_parse_from(["github-review-mcp", "http", "--oauth-only"]).is_err());
+    }
+
+    fn parse_http(args: &[&str]) -> HttpArgs {
+        match parse(args).command {
+            Command::Http(h) => *h,
+            _ => unreachable!(),
+        }
+    }
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("github-review-mcp").chain(args.iter().copied()))
@@ -367,7 +548,7 @@ mod tests {
 
     fn http(args: &[&str]) -> HttpArgs {
         match parse(args).command {
-            Command::Http(h) => h,
+            Command::Http(h) => *h,
             _ => unreachable!(),
         }
     }

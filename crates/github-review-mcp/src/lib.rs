@@ -11,6 +11,7 @@ pub mod format;
 pub mod github;
 pub mod metrics;
 pub mod model;
+pub mod oauth;
 pub mod state;
 pub mod telemetry;
 pub mod tools;

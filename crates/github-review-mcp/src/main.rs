@@ -7,6 +7,7 @@ use clap::Parser;
 use github_review_mcp::config::{Cli, Command};
 use github_review_mcp::github::{ClientOptions, GitHubClient};
 use github_review_mcp::metrics::Metrics;
+use github_review_mcp::oauth::Oauth;
 use github_review_mcp::state::{self, StateSpec};
 use github_review_mcp::tools::{ReviewServer, Shared, ToolFilter};
 use github_review_mcp::{doctor, telemetry, transport};
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
         Command::Http(http) => &http.common,
         Command::Doctor(_) => unreachable!("handled above"),
     };
-    let config = match common.validate(&env) {
+    let mut config = match common.validate(&env) {
         Ok(config) => config,
         Err(reason) => return fail(&reason),
     };
@@ -44,6 +45,16 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
+    let oauth_config = match &cli.command {
+        Command::Http(args) => match args.oauth(&env) {
+            Ok(oauth) => oauth,
+            Err(reason) => return fail(&reason),
+        },
+        _ => None,
+    };
+    if let (Some(_), Command::Http(args)) = (&oauth_config, &cli.command) {
+        config.tokens = config.tokens.clone().with_sign_in(!args.oauth_only);
+    }
     if let Some(tools) = &config.tools {
         let known: Vec<String> = ReviewServer::all_tools()
             .into_iter()
@@ -98,6 +109,22 @@ fn main() -> ExitCode {
         Ok(client) => client,
         Err(err) => return fail(&format!("cannot build the HTTP client: {err}")),
     };
+    let oauth = match oauth_config {
+        Some(oauth_config) => match Oauth::new(
+            oauth_config,
+            state.clone(),
+            config.host.clone(),
+            config.tokens.fingerprint_key().clone(),
+            config.github_timeout,
+        ) {
+            Ok(oauth) => {
+                tracing::info!(issuer = %oauth.issuer(), "sign-in on: this server is the OAuth authorization server of {}", oauth.resource());
+                Some(oauth)
+            }
+            Err(reason) => return fail(&reason),
+        },
+        None => None,
+    };
     tracing::info!(
         host = %config.host.display_name(),
         server_token = config.tokens.has_fallback(),
@@ -121,7 +148,7 @@ fn main() -> ExitCode {
     });
     let result = runtime.block_on(async move {
         match http {
-            Some(http) => transport::http::serve(shared, http).await,
+            Some(http) => transport::http::serve(shared, oauth, http).await,
             None => transport::stdio::serve(shared).await,
         }
     });

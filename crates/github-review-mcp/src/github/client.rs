@@ -27,11 +27,17 @@ const REST_ACCEPT: &str = "application/vnd.github+json";
 pub struct Credential {
     pub token: Token,
     pub share: Option<TenantShare>,
+    /// A signed-in user's grant: GitHub's 401 on this token ends it.
+    pub grant: Option<crate::auth::GrantRef>,
 }
 
 impl Credential {
     pub fn new(token: Token) -> Self {
-        Self { token, share: None }
+        Self {
+            token,
+            share: None,
+            grant: None,
+        }
     }
 }
 
@@ -398,6 +404,12 @@ impl GitHubClient {
                 }
             };
             *charged = true;
+            if status == StatusCode::UNAUTHORIZED {
+                if let Some(grant) = &credential.grant {
+                    // Revoked at GitHub: the sign-in grant ends with it.
+                    grant.upstream_rejected().await;
+                }
+            }
             if status.is_success() {
                 let etag = headers
                     .get(http::header::ETAG)
@@ -762,6 +774,7 @@ mod tests {
                 tenant: "t".into(),
                 limit: 10,
             }),
+            grant: None,
         };
         let client = GitHubClient::new(GitHubHost::github_com(), Duration::from_secs(1)).unwrap();
         let shown = format!("{credential:?} {client:?}");
@@ -826,6 +839,7 @@ mod tests {
                 tenant: "t".into(),
                 limit: 1,
             }),
+            grant: None,
         };
         let cut = tokio::time::timeout(
             Duration::from_millis(300),

@@ -178,6 +178,30 @@ impl Store for FileStore {
         .await
     }
 
+    async fn take(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let key = record_key(space, key);
+        self.blocking(move |db| {
+            // One write transaction: redb serialises writers, so two takes of one key
+            // cannot both see it.
+            let txn = db.begin_write().map_err(|e| e.to_string())?;
+            let taken = {
+                let mut table = txn.open_table(RECORDS).map_err(|e| e.to_string())?;
+                let removed = table.remove(key.as_str()).map_err(|e| e.to_string())?;
+                removed.map(|v| v.value().to_vec())
+            };
+            txn.commit().map_err(|e| e.to_string())?;
+            let Some(bytes) = taken else {
+                return Ok(None);
+            };
+            if bytes.len() < 8 {
+                return Err(format!("record {key} is damaged"));
+            }
+            let expiry = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
+            Ok((expiry > now_ms()).then(|| bytes[8..].to_vec()))
+        })
+        .await
+    }
+
     fn health(&self) -> Health {
         Health {
             backend: "file",
@@ -218,6 +242,27 @@ mod tests {
         );
         assert_eq!(store.get(Space::Session, "s2").await.unwrap(), None);
         assert_eq!(store.get(Space::Session, "s3").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_taken_record_is_gone_for_good_even_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        {
+            let store = std::sync::Arc::new(FileStore::open(&path).unwrap());
+            store
+                .put(Space::OauthRefresh, "r", b"grant", Duration::from_secs(600))
+                .await
+                .unwrap();
+            let (a, b) = tokio::join!(
+                store.take(Space::OauthRefresh, "r"),
+                store.take(Space::OauthRefresh, "r")
+            );
+            let won = [a.unwrap(), b.unwrap()];
+            assert_eq!(won.iter().filter(|v| v.is_some()).count(), 1, "{won:?}");
+        }
+        let store = FileStore::open(&path).unwrap();
+        assert_eq!(store.take(Space::OauthRefresh, "r").await.unwrap(), None);
     }
 
     #[test]

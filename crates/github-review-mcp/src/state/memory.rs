@@ -164,6 +164,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn take(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let now = now_ms();
+        Ok(self
+            .records
+            .lock()
+            .expect("state lock")
+            .remove(&(space.as_str(), key.to_owned()))
+            .filter(|(_, expiry)| *expiry > now)
+            .map(|(v, _)| v))
+    }
+
     fn health(&self) -> Health {
         Health {
             backend: "memory",
@@ -190,6 +201,42 @@ mod tests {
             limit,
             window: Duration::from_secs(3600),
         }
+    }
+
+    #[tokio::test]
+    async fn a_record_is_taken_once_and_an_expired_one_not_at_all() {
+        let store = std::sync::Arc::new(MemoryStore::default());
+        store
+            .put(Space::OauthCode, "c", b"grant", Duration::from_secs(60))
+            .await
+            .unwrap();
+        let takers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.take(Space::OauthCode, "c").await.unwrap() })
+            })
+            .collect();
+        let mut won = 0;
+        for taker in takers {
+            if let Some(v) = taker.await.unwrap() {
+                assert_eq!(v, b"grant");
+                won += 1;
+            }
+        }
+        assert_eq!(won, 1);
+        store
+            .put(Space::OauthCode, "old", b"x", Duration::from_millis(1))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(store.take(Space::OauthCode, "old").await.unwrap(), None);
+        // Spaces are apart: a code's key is not a grant's.
+        store
+            .put(Space::OauthGrant, "k", b"g", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(store.take(Space::OauthCode, "k").await.unwrap(), None);
+        assert!(store.get(Space::OauthGrant, "k").await.unwrap().is_some());
     }
 
     #[tokio::test]

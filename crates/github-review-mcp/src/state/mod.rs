@@ -71,12 +71,40 @@ pub struct ShareRequest<'a> {
 pub enum Space {
     /// rmcp's `SessionState` of an MCP session, by session id.
     Session,
+    /// Sign-in: a registered OAuth client, by client id.
+    OauthClient,
+    /// Sign-in: an authorization request waiting for the user's consent, by handle.
+    OauthConsent,
+    /// Sign-in: an approved request waiting for GitHub's callback, by upstream state.
+    OauthUpstream,
+    /// Sign-in: one of our authorization codes, by its hash.
+    OauthCode,
+    /// Sign-in: a redeemed code, by its hash (so a replay revokes its grant).
+    OauthCodeUsed,
+    /// Sign-in: one of our access tokens, by its hash.
+    OauthAccess,
+    /// Sign-in: one of our refresh tokens, by its hash.
+    OauthRefresh,
+    /// Sign-in: a rotated-out refresh token, by its hash (a replay revokes the grant).
+    OauthRefreshUsed,
+    /// Sign-in: a grant (a user's approval of a client, with their GitHub token
+    /// encrypted), by grant id.
+    OauthGrant,
 }
 
 impl Space {
     pub fn as_str(self) -> &'static str {
         match self {
             Space::Session => "session",
+            Space::OauthClient => "oauth-client",
+            Space::OauthConsent => "oauth-consent",
+            Space::OauthUpstream => "oauth-upstream",
+            Space::OauthCode => "oauth-code",
+            Space::OauthCodeUsed => "oauth-code-used",
+            Space::OauthAccess => "oauth-access",
+            Space::OauthRefresh => "oauth-refresh",
+            Space::OauthRefreshUsed => "oauth-refresh-used",
+            Space::OauthGrant => "oauth-grant",
         }
     }
 }
@@ -126,6 +154,11 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     ) -> Result<(), StateError>;
 
     async fn delete(&self, space: Space, key: &str) -> Result<(), StateError>;
+
+    /// Reads and deletes a record in one atomic step: of two callers taking the same
+    /// key (on any replica), at most one gets it. What single-use records (codes,
+    /// consent handles, refresh tokens) are redeemed with.
+    async fn take(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError>;
 
     fn health(&self) -> Health;
 }

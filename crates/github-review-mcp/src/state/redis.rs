@@ -327,6 +327,19 @@ impl Store for RedisStore {
             .map_err(Self::unavailable)
     }
 
+    async fn take(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let key = Self::key(space.as_str(), key);
+        // GETDEL (Redis 6.2+) is atomic: of two replicas redeeming one code, one wins.
+        self.run(|mut c| async move {
+            redis::cmd("GETDEL")
+                .arg(key)
+                .query_async::<Option<Vec<u8>>>(&mut c)
+                .await
+        })
+        .await
+        .map_err(Self::unavailable)
+    }
+
     fn health(&self) -> Health {
         Health {
             backend: "redis",

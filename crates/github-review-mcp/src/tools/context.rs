@@ -6,7 +6,7 @@ use rmcp::RoleServer;
 use serde_json::Value;
 
 use super::Shared;
-use crate::auth::{AuthError, ResolvedToken, TokenSource};
+use crate::auth::{AuthError, ResolvedToken, SignedIn, TokenSource};
 use crate::github::limits::TenantShare;
 use crate::github::Credential;
 
@@ -45,10 +45,9 @@ impl CallContext {
     ) -> Result<Self, (String, AuthError)> {
         let policy = &shared.tokens;
         let meta = &ctx.meta.0 .0;
-        let headers = ctx
-            .extensions
-            .get::<http::request::Parts>()
-            .map(|parts| &parts.headers);
+        let parts = ctx.extensions.get::<http::request::Parts>();
+        let headers = parts.map(|parts| &parts.headers);
+        let signed_in = parts.and_then(|parts| parts.extensions.get::<SignedIn>());
         let request_id = meta
             .get("requestId")
             .and_then(sanitize_request_id)
@@ -60,7 +59,7 @@ impl CallContext {
             })
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
         let token = policy
-            .resolve(meta.get("token"), headers)
+            .resolve(meta.get("token"), headers, signed_in)
             .map_err(|err| (request_id.clone(), err))?;
         let header_value = |name: &str| {
             headers
@@ -85,6 +84,7 @@ impl CallContext {
         let credential = Credential {
             token: token.token.clone(),
             share,
+            grant: token.grant.clone(),
         };
         Ok(Self {
             request_id,
@@ -109,6 +109,8 @@ mod tests {
             token: ResolvedToken {
                 token: token.clone(),
                 source: TokenSource::Meta,
+                login: None,
+                grant: None,
             },
             credential: Credential::new(token),
             tenant: "session:abc".into(),

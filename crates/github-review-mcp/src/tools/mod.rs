@@ -171,13 +171,24 @@ impl ReviewServer {
         PullRequestRef::parse(pr_url, self.github().host()).map_err(|e| text_error(e.to_string()))
     }
 
-    /// The filter for this request: the operator's, narrowed by the HTTP headers.
+    /// The filter for this request: the operator's, narrowed by the HTTP headers and,
+    /// for a signed-in caller, by the scopes of their token (no write scope, no writes).
     fn filter_for(&self, ctx: &RequestContext<RoleServer>) -> ToolFilter {
-        let headers = ctx
-            .extensions
-            .get::<http::request::Parts>()
-            .map(|p| &p.headers);
-        self.shared.tools.narrowed_by(headers)
+        let parts = ctx.extensions.get::<http::request::Parts>();
+        let mut filter = self.shared.tools.narrowed_by(parts.map(|p| &p.headers));
+        if let Some(signed_in) = parts.and_then(|p| p.extensions.get::<crate::auth::SignedIn>()) {
+            filter.read_only |= !signed_in.has_scope(crate::auth::signin::SCOPE_WRITE);
+        }
+        filter
+    }
+
+    /// The names of the tools that write (need the write scope).
+    pub fn write_tool_names() -> std::collections::BTreeSet<String> {
+        Self::all_tools()
+            .into_iter()
+            .filter(|t| !filter::is_read_only(t))
+            .map(|t| t.name.into_owned())
+            .collect()
     }
 
     /// Runs one tool call inside a span carrying its request id and token facts,
@@ -205,6 +216,7 @@ impl ReviewServer {
             "tool_call",
             request_id = %call.request_id,
             tool,
+            login = call.token.login.as_deref(),
             token_source = call.token.source.as_str(),
             token_kind = call.token.token.kind().as_str(),
             token_fp = %call.token.token.id(),

@@ -1,5 +1,6 @@
-//! Streamable HTTP: `/mcp` (rmcp's service behind our auth gate), `/healthz`, and the
-//! OAuth protected-resource metadata (RFC 9728). Graceful shutdown on SIGINT/SIGTERM.
+//! Streamable HTTP: `/mcp` (rmcp's service behind our auth gate), `/healthz`, the
+//! OAuth protected-resource metadata (RFC 9728) and, with `--oauth`, the sign-in
+//! endpoints (`crate::oauth`). Graceful shutdown on SIGINT/SIGTERM.
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -21,13 +22,20 @@ use serde_json::json;
 use crate::state::sessions::SharedSessions;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::signin::{SCOPES, SCOPE_WRITE};
+use crate::auth::{bearer_of, BearerError, BearerVerifier};
 use crate::config::HttpConfig;
+use crate::oauth::Oauth;
 use crate::tools::{ReviewServer, Shared};
 
 const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 struct Gate {
     shared: Arc<Shared>,
+    /// Sign-in (`--oauth`): Bearer tokens are ours and verified here.
+    oauth: Option<Arc<Oauth>>,
+    /// Tools that need the write scope.
+    write_tools: std::collections::BTreeSet<String>,
     allowed_hosts: Vec<String>,
     public_url: Option<url::Url>,
     listen: std::net::SocketAddr,
@@ -38,6 +46,9 @@ impl Gate {
     /// `https://mcp.example.com`: the configured public URL, else this request's
     /// Host when it is an allowed one, else the listen address.
     fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(oauth) = &self.oauth {
+            return oauth.issuer();
+        }
         if let Some(url) = &self.public_url {
             return url.as_str().trim_end_matches('/').to_owned();
         }
@@ -79,17 +90,93 @@ struct Probe {
 struct ProbeParams {
     #[serde(rename = "_meta")]
     meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The tool of a `tools/call`.
+    name: Option<String>,
+}
+
+/// A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3, RFC 9728 §5.1).
+fn challenge(gate: &Gate, headers: &HeaderMap, error: Option<(&str, &str)>) -> String {
+    let mut value = format!(
+        "Bearer resource_metadata=\"{}{METADATA_PATH}\"",
+        gate.base_url(headers)
+    );
+    if gate.oauth.is_some() {
+        value.push_str(&format!(", scope=\"{}\"", SCOPES.join(" ")));
+    }
+    if let Some((code, description)) = error {
+        value.push_str(&format!(
+            ", error=\"{code}\", error_description=\"{}\"",
+            description.replace(['"', '\\'], "'")
+        ));
+    }
+    value
+}
+
+/// A refusal with its challenge and a JSON-RPC error body carrying the request's id
+/// (when known), so SDKs that read the body show the reason.
+fn refuse(
+    status: StatusCode,
+    challenge: String,
+    id: Option<serde_json::Value>,
+    message: &str,
+) -> Response {
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": -32001, "message": message },
+    });
+    let mut response = (status, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// In front of `/mcp`: a malformed token header is 400; a `tools/call` that ends with
 /// no token at all is 401 with the RFC 9728 challenge. Everything else (initialize,
 /// tools/list, notifications) passes, so a client that sends tokens only in `_meta`
 /// connects without any header.
+///
+/// With sign-in on, a Bearer must be one of our tokens (else 401 `invalid_token`),
+/// what it vouches for rides along to the tools as [`crate::auth::SignedIn`], every
+/// request (not only `tools/call`) needs a credential so clients start their sign-in
+/// at `initialize`, and a write tool without the write scope is 403
+/// `insufficient_scope`.
 async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
     }
-    if let Err(err) = gate.shared.tokens.resolve(None, Some(request.headers())) {
+    let signed_in = match &gate.oauth {
+        None => None,
+        Some(oauth) => match bearer_of(request.headers()) {
+            Err(err) => return json_error(StatusCode::BAD_REQUEST, &err.to_string()),
+            Ok(None) => None,
+            Ok(Some(bearer)) => match oauth.verify(bearer).await {
+                Ok(signed_in) => Some(signed_in),
+                Err(BearerError::Invalid(why)) => {
+                    tracing::info!(
+                        outcome = "invalid_token",
+                        reason = why,
+                        "bearer token refused: 401"
+                    );
+                    let challenge =
+                        challenge(&gate, request.headers(), Some(("invalid_token", why)));
+                    return refuse(StatusCode::UNAUTHORIZED, challenge, None, why);
+                }
+                Err(err @ BearerError::Unavailable(_)) => {
+                    tracing::error!(error = %err, "bearer token not checked: 503");
+                    return json_error(StatusCode::SERVICE_UNAVAILABLE, &err.to_string());
+                }
+            },
+        },
+    };
+    if let Err(err) = gate
+        .shared
+        .tokens
+        .resolve(None, Some(request.headers()), signed_in.as_ref())
+    {
         if !err.is_missing() {
             return json_error(StatusCode::BAD_REQUEST, &err.to_string());
         }
@@ -106,7 +193,7 @@ async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) 
             &format!("request body larger than {} bytes", gate.max_body_bytes),
         );
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let bytes = match to_bytes(body, gate.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -117,38 +204,49 @@ async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) 
         }
     };
     if let Ok(probe) = serde_json::from_slice::<Probe>(&bytes) {
-        if probe.method.as_deref() == Some("tools/call") {
+        let is_call = probe.method.as_deref() == Some("tools/call");
+        let is_request = probe.id.is_some() && probe.method.is_some();
+        if is_call || (gate.oauth.is_some() && is_request) {
             let meta_token = probe
                 .params
                 .as_ref()
                 .and_then(|p| p.meta.as_ref())
                 .and_then(|m| m.get("token"));
-            if let Err(err) = gate.shared.tokens.resolve(meta_token, Some(&parts.headers)) {
+            if let Err(err) =
+                gate.shared
+                    .tokens
+                    .resolve(meta_token, Some(&parts.headers), signed_in.as_ref())
+            {
                 if err.is_missing() {
-                    let challenge = format!(
-                        "Bearer resource_metadata=\"{}{METADATA_PATH}\"",
-                        gate.base_url(&parts.headers)
+                    tracing::info!(
+                        outcome = "challenge",
+                        method = probe.method.as_deref(),
+                        "request without a token: 401"
                     );
-                    tracing::info!(outcome = "challenge", "tools/call without a token: 401");
-                    // A JSON-RPC error body with the request's id, so SDKs that read
-                    // the body show the reason, not a generic transport error.
-                    let body = json!({
-                        "jsonrpc": "2.0",
-                        "id": probe.id,
-                        "error": { "code": -32001, "message": err.to_string() },
-                    });
-                    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-                    if let Ok(value) = HeaderValue::from_str(&challenge) {
-                        response
-                            .headers_mut()
-                            .insert(header::WWW_AUTHENTICATE, value);
-                    }
-                    return response;
+                    let challenge = challenge(&gate, &parts.headers, None);
+                    return refuse(
+                        StatusCode::UNAUTHORIZED,
+                        challenge,
+                        probe.id,
+                        &err.to_string(),
+                    );
                 }
                 // A malformed `_meta.token` reaches the tool, which answers with a
                 // tool error naming the problem.
             }
         }
+        let tool = probe.params.as_ref().and_then(|p| p.name.as_deref());
+        if let (true, Some(signed_in), Some(tool)) = (is_call, &signed_in, tool) {
+            if gate.write_tools.contains(tool) && !signed_in.has_scope(SCOPE_WRITE) {
+                tracing::info!(outcome = "insufficient_scope", tool, login = %signed_in.login, "write tool without the write scope: 403");
+                let why = "this tool writes: sign in again granting the review:write scope";
+                let challenge = challenge(&gate, &parts.headers, Some(("insufficient_scope", why)));
+                return refuse(StatusCode::FORBIDDEN, challenge, probe.id, why);
+            }
+        }
+    }
+    if let Some(signed_in) = signed_in {
+        parts.extensions.insert(signed_in);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
@@ -189,6 +287,9 @@ async fn metrics(State(gate): State<Arc<Gate>>) -> impl IntoResponse {
 }
 
 async fn resource_metadata(State(gate): State<Arc<Gate>>, headers: HeaderMap) -> impl IntoResponse {
+    if let Some(oauth) = &gate.oauth {
+        return Json(oauth.protected_resource_metadata());
+    }
     let base = gate.base_url(&headers);
     Json(json!({
         "resource": format!("{base}/mcp"),
@@ -201,7 +302,12 @@ async fn resource_metadata(State(gate): State<Arc<Gate>>, headers: HeaderMap) ->
 }
 
 /// Builds the HTTP application. `shutdown` cancels every MCP session when fired.
-pub fn router(shared: Arc<Shared>, config: &HttpConfig, shutdown: CancellationToken) -> Router {
+pub fn router(
+    shared: Arc<Shared>,
+    oauth: Option<Arc<Oauth>>,
+    config: &HttpConfig,
+    shutdown: CancellationToken,
+) -> Router {
     let mut mcp_config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(config.allowed_hosts.clone())
         .with_allowed_origins(config.allowed_origins.clone())
@@ -227,26 +333,42 @@ pub fn router(shared: Arc<Shared>, config: &HttpConfig, shutdown: CancellationTo
     );
     let gate = Arc::new(Gate {
         shared,
+        oauth: oauth.clone(),
+        write_tools: ReviewServer::write_tool_names(),
         allowed_hosts: config.allowed_hosts.clone(),
         public_url: config.public_url.clone(),
         listen: config.listen,
         max_body_bytes: config.max_body_bytes,
     });
-    Router::new()
+    // Metadata and the sign-in endpoints that clients call from scripts carry no
+    // cookies, so any origin may read them (browser-based MCP clients need this).
+    let metadata = Router::new()
+        .route(METADATA_PATH, get(resource_metadata))
+        .route(&format!("{METADATA_PATH}/mcp"), get(resource_metadata))
+        .with_state(gate.clone());
+    let mut app = Router::new()
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(gate.clone(), auth_gate))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route(METADATA_PATH, get(resource_metadata))
-        .route(&format!("{METADATA_PATH}/mcp"), get(resource_metadata))
-        .with_state(gate)
+        .with_state(gate);
+    let mut public = metadata;
+    if let Some(oauth) = &oauth {
+        public = public.merge(oauth.public_router());
+        app = app.merge(oauth.browser_router());
+    }
+    app.merge(public.layer(tower_http::cors::CorsLayer::permissive()))
 }
 
 /// Serves until SIGINT/SIGTERM, then lets in-flight calls finish within the
 /// configured bound.
-pub async fn serve(shared: Arc<Shared>, config: HttpConfig) -> anyhow::Result<()> {
+pub async fn serve(
+    shared: Arc<Shared>,
+    oauth: Option<Arc<Oauth>>,
+    config: HttpConfig,
+) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    let app = router(shared.clone(), &config, shutdown.clone());
+    let app = router(shared.clone(), oauth, &config, shutdown.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
