@@ -1,4 +1,5 @@
-//! `/_double/*`: the request log, runtime configuration and timing statistics.
+//! `/_double/*`: the request log, runtime configuration and timing statistics,
+//! and `/_double/oauth/*` (see `oauth`).
 //! Never authenticated, counted or rate limited.
 
 use std::sync::atomic::Ordering;
@@ -18,6 +19,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/requests", get(requests).delete(clear_requests))
         .route("/config", get(get_config).post(set_config))
         .route("/stats", get(stats).delete(reset_stats))
+        .nest("/oauth", crate::oauth::control_router())
 }
 
 async fn requests(State(app): State<Arc<AppState>>) -> Response {

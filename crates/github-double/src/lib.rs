@@ -11,6 +11,14 @@
 //! `rest` and `graphql` (handlers) behind `server::gate` (auth, limits, faults,
 //! log); `cache` keeps serialised answers per world generation (any write empties
 //! it); `control` serves `/_double/*`.
+//!
+//! `oauth` is GitHub's OAuth web flow for the seed's `oauth_apps` (OAuth Apps and
+//! GitHub Apps): the authorize page under `/login/oauth/authorize`, where picking
+//! a seeded user stands in for signing in, the code and refresh exchanges at
+//! `/login/oauth/access_token`, and revocation. Its `store` keeps issued codes and
+//! tokens in `AppState`, not in the world; the gate asks it after the seed's
+//! tokens, so a `gho_`/`ghu_` token is a caller like any other. The
+//! `/login/oauth/*` pages pass the gate's logging but not its API checks.
 
 #![recursion_limit = "512"]
 
@@ -18,6 +26,7 @@ pub mod cache;
 pub mod control;
 pub mod faults;
 pub mod graphql;
+pub mod oauth;
 pub mod ratelimit;
 pub mod requestlog;
 pub mod rest;
@@ -41,6 +50,7 @@ pub use world::World;
 pub fn routes(state: Arc<state::AppState>) -> Router {
     Router::new()
         .merge(rest::router())
+        .merge(oauth::router())
         .route("/graphql", post(graphql::handler))
         .nest("/_double", control::router())
         .fallback(|| async {

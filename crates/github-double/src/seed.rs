@@ -11,6 +11,81 @@ pub struct Seed {
     pub users: Vec<SeedUser>,
     #[serde(default)]
     pub repos: Vec<SeedRepo>,
+    /// Apps users can authorize through the OAuth web flow (`/login/oauth/*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oauth_apps: Vec<SeedOAuthApp>,
+}
+
+/// An OAuth App or GitHub App registered on the double, as on GitHub's
+/// "Developer settings" page: its credentials and callback URLs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedOAuthApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub kind: AppKind,
+    /// Name on the authorize page; defaults to the client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Allowed `redirect_uri`s (see `oauth::wire::redirect_allowed`); empty allows any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callback_urls: Vec<String>,
+    /// Lifetime of a GitHub App's `ghu_` token; 0 is an app that opted out of
+    /// expiring tokens (no refresh token then). Ignored for OAuth Apps.
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime_secs: u64,
+    #[serde(default = "default_refresh_lifetime")]
+    pub refresh_token_lifetime_secs: u64,
+}
+
+/// The two kinds of app GitHub lets users authorize; they differ in the tokens
+/// they get (`gho_` with scopes vs expiring `ghu_` with a refresh token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppKind {
+    OauthApp,
+    GithubApp,
+}
+
+/// GitHub's user access token lifetime: 8 hours.
+fn default_token_lifetime() -> u64 {
+    28_800
+}
+/// GitHub's refresh token lifetime: 6 months.
+fn default_refresh_lifetime() -> u64 {
+    15_897_600
+}
+
+impl SeedOAuthApp {
+    /// An app that allows any callback, with GitHub's default lifetimes.
+    pub fn new(client_id: &str, client_secret: &str, kind: AppKind) -> Self {
+        SeedOAuthApp {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            kind,
+            name: None,
+            callback_urls: vec![],
+            token_lifetime_secs: default_token_lifetime(),
+            refresh_token_lifetime_secs: default_refresh_lifetime(),
+        }
+    }
+}
+
+/// The apps every generated seed has, so an OAuth client can be tested against a
+/// generated seed without editing it.
+pub fn default_oauth_apps() -> Vec<SeedOAuthApp> {
+    vec![
+        SeedOAuthApp::new(
+            "Iv1.doubleoauthapp",
+            "double-oauth-secret",
+            AppKind::OauthApp,
+        ),
+        SeedOAuthApp::new(
+            "Iv23.doublegithubapp",
+            "double-app-secret",
+            AppKind::GithubApp,
+        ),
+    ]
 }
 
 /// A user and the tokens that authenticate as it.
@@ -424,6 +499,7 @@ pub struct GenerateOptions {
 /// Builds a complete seed: one user `alice` (token `ghp_alice`) owning a private
 /// repo whose pull has the generated threads, plus `reviewer`; or, with `tenants`,
 /// users `tenant1..K` each owning `tenantI/repoI` whose PR #1 carries `tenant-I-marker`.
+/// Either way with the `default_oauth_apps`.
 pub fn generate_seed(opts: &GenerateOptions) -> Seed {
     let pull = |number: u64, author: &str, spec: GenerateSpec| SeedPull {
         number,
@@ -447,6 +523,7 @@ pub fn generate_seed(opts: &GenerateOptions) -> Seed {
             let mut seed = Seed {
                 users: vec![reviewer],
                 repos: vec![],
+                oauth_apps: default_oauth_apps(),
             };
             for i in 1..=k {
                 let login = format!("tenant{i}");
@@ -493,6 +570,7 @@ pub fn generate_seed(opts: &GenerateOptions) -> Seed {
                 pulls: vec![pull(opts.number, "alice", opts.spec.clone())],
                 ..SeedRepo::default()
             }],
+            oauth_apps: default_oauth_apps(),
         },
     }
 }
@@ -547,5 +625,23 @@ mod tests {
         assert_eq!(g.marker.as_deref(), Some("tenant-3-marker"));
         let (threads, _) = generate_threads(g, "tenant3");
         assert!(threads[1].comments[1].body.contains("tenant-3-marker"));
+        assert_eq!(seed.oauth_apps, default_oauth_apps());
+    }
+
+    #[test]
+    fn oauth_apps_are_optional_and_default_to_githubs_lifetimes() {
+        let old: Seed = serde_json::from_str(r#"{"users": [{"login": "a"}]}"#).unwrap();
+        assert!(old.oauth_apps.is_empty());
+        let s: Seed = serde_json::from_str(
+            r#"{"oauth_apps": [{"client_id": "Iv23.x", "client_secret": "s", "kind": "github_app"}]}"#,
+        )
+        .unwrap();
+        let app = &s.oauth_apps[0];
+        assert_eq!(app.kind, AppKind::GithubApp);
+        assert_eq!(
+            (app.token_lifetime_secs, app.refresh_token_lifetime_secs),
+            (28_800, 15_897_600)
+        );
+        assert!(app.callback_urls.is_empty());
     }
 }

@@ -1,6 +1,8 @@
 //! HTTP plumbing: the accept loop (which can drop a connection on purpose), the
 //! GHES prefix rewrite, and the gate every non-`/_double` request passes through:
-//! latency, faults, authentication, rate limits, ETags, common headers, the log.
+//! latency, faults, authentication (seeded tokens, then those the OAuth flow
+//! issued), rate limits, ETags, common headers, the log. The OAuth web pages
+//! (`/login/oauth/*`) only get the log (`oauth::web_gate`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -174,6 +176,9 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
     if req.uri().path().starts_with("/_double") {
         return next.run(req).await;
     }
+    if crate::oauth::is_web_path(req.uri().path()) {
+        return crate::oauth::web_gate(&app, &original, req, next).await;
+    }
     let n = app.fault_counter.fetch_add(1, Ordering::SeqCst) + 1;
     let config = app.config.lock().unwrap().clone();
     if config.latency_ms > 0 {
@@ -182,7 +187,12 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
     let started = Instant::now();
     let world = app.world();
     let token = bearer(req.headers());
-    let user = token.as_deref().and_then(|t| world.user_for_token(t));
+    let seeded = token.as_deref().and_then(|t| world.user_for_token(t));
+    let issued = token
+        .as_deref()
+        .filter(|_| seeded.is_none())
+        .and_then(|t| app.oauth.owner(t, now_epoch()));
+    let user = seeded.or(issued.as_ref().map(|o| o.user));
     let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -348,10 +358,15 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
         "x-github-api-version-selected",
         HeaderValue::from_static("2022-11-28"),
     );
-    if let Some(scopes) = user.and_then(|u| world.users[u].scopes.as_deref()) {
-        if let Ok(v) = HeaderValue::from_str(scopes) {
-            h.insert("x-oauth-scopes", v);
-        }
+    let scopes = match &issued {
+        Some(o) => o.scopes_header.as_deref(),
+        None => user.and_then(|u| world.users[u].scopes.as_deref()),
+    };
+    if let Some(v) = scopes.and_then(|s| HeaderValue::from_str(s).ok()) {
+        h.insert("x-oauth-scopes", v);
+    }
+    if let Some(v) = issued.and_then(|o| HeaderValue::from_str(&o.client_id).ok()) {
+        h.insert("x-oauth-client-id", v);
     }
     entry.status = resp.status().as_u16();
     entry.writes = writes.load(Ordering::Relaxed);

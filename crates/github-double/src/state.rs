@@ -18,12 +18,16 @@ pub struct AppState {
     pub config: Mutex<DoubleConfig>,
     pub limiter: RateLimiter,
     pub log: RequestLog,
-    /// Counts non-`/_double` requests for deterministic fault decisions.
+    /// Counts API requests (not `/_double/*` nor the OAuth web pages) for
+    /// deterministic fault decisions.
     pub fault_counter: AtomicU64,
     pub request_counter: AtomicU64,
     pub addr: SocketAddr,
     pub schema: GhSchema,
     pub cache: crate::cache::ResponseCache,
+    /// Codes and tokens of the OAuth web flow (outside the world: issuing a token
+    /// is not a data write).
+    pub oauth: crate::oauth::OAuth,
 }
 
 impl AppState {
@@ -39,6 +43,7 @@ impl AppState {
             addr,
             schema: crate::graphql::schema(),
             cache: crate::cache::ResponseCache::default(),
+            oauth: crate::oauth::OAuth::default(),
         })
     }
 

@@ -24,6 +24,8 @@ pub enum SeedError {
     DuplicateRepo(String),
     #[error("pull request {0}#{1} is defined twice")]
     DuplicatePull(String, u64),
+    #[error("OAuth app {0:?} is defined twice")]
+    DuplicateOAuthApp(String),
     #[error("comment id {0} is used twice")]
     DuplicateCommentId(u64),
     #[error("invalid value {value:?} for {field}")]
@@ -236,6 +238,9 @@ pub struct World {
     pub users: Vec<User>,
     pub user_by_login: HashMap<String, UserIx>,
     pub token_user: HashMap<String, UserIx>,
+    /// Apps of the OAuth web flow by client id (the tokens they get live in
+    /// `oauth::OAuth`, not here: they change without a world write).
+    pub oauth_apps: HashMap<String, seed::SeedOAuthApp>,
     pub repos: Vec<Repo>,
     /// Lower-cased `owner/name` to repo index.
     pub repo_by_name: HashMap<String, usize>,
@@ -322,6 +327,9 @@ impl World {
                     return Err(SeedError::DuplicateToken(t.clone()));
                 }
             }
+        }
+        for app in &seed.oauth_apps {
+            w.add_oauth_app(app)?;
         }
         let mut user = |w: &mut World, login: &str| -> UserIx {
             if let Some(&ix) = w.user_by_login.get(&login.to_lowercase()) {
@@ -632,6 +640,27 @@ impl World {
         w.next_thread_id = thread_id;
         w.reindex();
         Ok(w)
+    }
+
+    fn add_oauth_app(&mut self, app: &seed::SeedOAuthApp) -> Result<(), SeedError> {
+        let bad_url = app
+            .callback_urls
+            .iter()
+            .find(|u| crate::oauth::wire::Url::parse(u).is_none());
+        if let Some(url) = bad_url {
+            return Err(SeedError::Invalid {
+                field: "callback_urls",
+                value: url.clone(),
+            });
+        }
+        if self
+            .oauth_apps
+            .insert(app.client_id.clone(), app.clone())
+            .is_some()
+        {
+            return Err(SeedError::DuplicateOAuthApp(app.client_id.clone()));
+        }
+        Ok(())
     }
 
     fn take_review_id(&mut self) -> u64 {
@@ -1321,6 +1350,7 @@ mod tests {
                     ..SeedRepo::default()
                 },
             ],
+            oauth_apps: vec![],
         }
     }
 

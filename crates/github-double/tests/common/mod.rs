@@ -15,7 +15,8 @@ pub const DAVE: &str = "ghp_dave";
 
 /// alice owns private `acme/secret` (#7: 40 threads × 3 comments, plus one thread of
 /// 160 comments, checks, statuses, a conversation); bob is a reader there, dave a
-/// writer; carol has no access; `acme/public` is public.
+/// writer; carol has no access; `acme/public` is public. The OAuth apps are the
+/// generated seeds' (`Iv1.doubleoauthapp`, `Iv23.doublegithubapp`).
 pub fn seed() -> Seed {
     let user = |login: &str, token: &str, scopes: Option<&str>| SeedUser {
         login: login.into(),
@@ -169,6 +170,7 @@ pub fn seed() -> Seed {
                 ..SeedRepo::default()
             },
         ],
+        oauth_apps: github_double::seed::default_oauth_apps(),
     }
 }
 

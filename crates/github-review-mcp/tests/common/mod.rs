@@ -147,6 +147,8 @@ pub struct ServerOptions<'a> {
     pub server_token: Option<&'a str>,
     pub args: &'a [&'a str],
     pub rust_log: &'a str,
+    /// More environment (the server starts with a clean one).
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 impl Default for ServerOptions<'_> {
@@ -157,6 +159,7 @@ impl Default for ServerOptions<'_> {
             // Every test runs the server at trace level, and every server's log is
             // checked for tokens when it is dropped (see `Drop for HttpServer`).
             rust_log: "trace",
+            env: &[],
         }
     }
 }
@@ -178,6 +181,9 @@ fn server_command(double: &Double, options: &ServerOptions<'_>, log: &Path) -> C
     if let Some(token) = options.server_token {
         cmd.env("GITHUB_TOKEN", token);
     }
+    for (name, value) in options.env {
+        cmd.env(name, value);
+    }
     cmd
 }
 
@@ -185,8 +191,12 @@ impl HttpServer {
     pub async fn start(double: &Double, options: ServerOptions<'_>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("server.log");
-        let child = server_command(double, &options, &log)
-            .args(["http", "--listen", "127.0.0.1:0"])
+        let mut cmd = server_command(double, &options, &log);
+        cmd.arg("http");
+        if !options.args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        let child = cmd
             .args(options.args)
             .stdout(Stdio::null())
             .spawn()
