@@ -715,3 +715,105 @@ async fn with_a_state_file_a_session_survives_a_restart_and_a_corrupt_file_stops
     );
     assert!(!stderr.contains(REDIS_PASSWORD), "{stderr}");
 }
+
+/// Sign-in across replicas: every step of one sign-in may land on another replica
+/// (the balancer does not pin browsers), and a code redeemed on two replicas at once
+/// is honoured once (Redis `GETDEL`).
+#[tokio::test]
+async fn a_sign_in_started_on_one_replica_finishes_on_another() {
+    use common::signin::*;
+    let redis = Redis::start().await;
+    let double = Double::start().await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let public = format!("http://127.0.0.1:{port_a}");
+    let state = redis.url();
+    let a = oauth_replica(&double, APP, &[], port_a, &public, Some(&state)).await;
+    let b = oauth_replica(&double, APP, &[], port_b, &public, Some(&state)).await;
+    let client_id = register(&b.base, &[REDIRECT]).await;
+    let (verifier, challenge) = pkce();
+    let resource = format!("{public}/mcp");
+    let query = [
+        ("response_type", "code"),
+        ("client_id", client_id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("state", "xyz"),
+        ("resource", resource.as_str()),
+    ];
+    // Registered on B, authorized on A, consented on B, called back on A.
+    let (handle, csrf, cookie, _) = consent_page(&a.base, &query).await;
+    let approved = post_consent(&b.base, &handle, &csrf, Some(&cookie), "approve").await;
+    assert_eq!(approved.status(), 303);
+    let at_github = browser()
+        .get(format!("{}&auto_approve=dave", location(&approved)))
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&at_github).replace(&public, &a.base);
+    let to_client = location(&browser().get(&callback).send().await.unwrap());
+    let code = query_param(&to_client, "code").unwrap();
+    // Both replicas redeem the code at once: at most one is answered with tokens,
+    // the other try is a replay, and the replay revokes the grant everywhere, so
+    // nothing issued for this code works on any replica.
+    let (ra, rb) = tokio::join!(
+        redeem(&a.base, &client_id, &code, &verifier, REDIRECT),
+        redeem(&b.base, &client_id, &code, &verifier, REDIRECT)
+    );
+    let winners: Vec<&Value> = [&ra, &rb]
+        .into_iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, v)| v)
+        .collect();
+    assert!(winners.len() <= 1, "{ra:?} {rb:?}");
+    assert!([&ra, &rb]
+        .iter()
+        .any(|(s, v)| *s == 400 && v["error"] == "invalid_grant"));
+    for won in winners {
+        let access = won["access_token"].as_str().unwrap();
+        for server in [&a, &b] {
+            assert_eq!(raw_mcp(server, Some(access), initialize()).await.0, 401);
+        }
+    }
+    // A clean sign-in: tokens from A work on B.
+    let (code, verifier) = sign_in_via(&a, &b, &client_id, &public).await;
+    let (status, tokens) = redeem(&a.base, &client_id, &code, &verifier, REDIRECT).await;
+    assert_eq!(status, 200, "{tokens}");
+    let client = b
+        .connect(&[], Some(tokens["access_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        whoami(&client, None).await,
+        ("dave".to_owned(), "oauth".to_owned())
+    );
+    client.cancel().await.unwrap();
+    assert_no_redis_password(&[a, b]);
+}
+
+/// One sign-in with its consent on `a` and the rest on `b`.
+async fn sign_in_via(
+    a: &HttpServer,
+    b: &HttpServer,
+    client_id: &str,
+    public: &str,
+) -> (String, String) {
+    use common::signin::*;
+    let (verifier, challenge) = pkce();
+    let query = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let (handle, csrf, cookie, _) = consent_page(&b.base, &query).await;
+    let approved = post_consent(&a.base, &handle, &csrf, Some(&cookie), "approve").await;
+    let at_github = browser()
+        .get(format!("{}&auto_approve=dave", location(&approved)))
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&at_github).replace(public, &b.base);
+    let to_client = location(&browser().get(&callback).send().await.unwrap());
+    (query_param(&to_client, "code").unwrap(), verifier)
+}

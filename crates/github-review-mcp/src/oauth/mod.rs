@@ -208,6 +208,30 @@ impl Oauth {
         Ok(self.store.put(space, key, &bytes, ttl).await?)
     }
 
+    /// Stores `value` unless `key` is taken; `true` if this caller won the claim.
+    async fn claim_json<T: Serialize>(
+        &self,
+        space: Space,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<bool, StepError> {
+        let bytes = serde_json::to_vec(value).expect("records serialise");
+        Ok(self.store.put_if_absent(space, key, &bytes, ttl).await?)
+    }
+
+    /// Overwrites a record that still exists; `false` if it was deleted (revoked).
+    async fn replace_json<T: Serialize>(
+        &self,
+        space: Space,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StepError> {
+        let bytes = serde_json::to_vec(value).expect("records serialise");
+        Ok(self.store.replace(space, key, &bytes, ttl).await?)
+    }
+
     /// Ends a grant: every access and refresh token of it stops working.
     async fn revoke_grant(&self, grant_id: &str, why: &'static str) {
         match self.store.delete(Space::OauthGrant, grant_id).await {

@@ -95,8 +95,14 @@ impl Oauth {
         let access = secret(ACCESS_PREFIX);
         let refresh = secret(REFRESH_PREFIX);
         let cfg = &self.config;
-        self.put_json(Space::OauthGrant, &grant.id, grant, cfg.refresh_ttl)
-            .await?;
+        // Only onto a grant that still exists, so a revocation racing this issue
+        // is never undone.
+        if !self
+            .replace_json(Space::OauthGrant, &grant.id, grant, Some(cfg.refresh_ttl))
+            .await?
+        {
+            return Ok(invalid_grant("the sign-in was revoked"));
+        }
         let record = Access {
             grant_id: grant.id.clone(),
             client_id: client_id.to_owned(),
@@ -148,7 +154,7 @@ impl Oauth {
             ));
         };
         let key = digest(code);
-        let Some(record) = self.take_json::<Code>(Space::OauthCode, &key).await? else {
+        let Some(record) = self.get_json::<Code>(Space::OauthCode, &key).await? else {
             if let Some(grant_id) = self.get_json::<String>(Space::OauthCodeUsed, &key).await? {
                 self.revoke_grant(&grant_id, "an authorization code was presented twice")
                     .await;
@@ -161,9 +167,22 @@ impl Oauth {
                 "the code is unknown, expired or already used",
             ));
         };
-        // Spent now, whatever follows: a second try is a replay.
-        self.put_json(Space::OauthCodeUsed, &key, &record.grant_id, USED_CODE_TTL)
-            .await?;
+        // Spent now, whatever follows. Claimed, not just marked: of two redemptions
+        // at once (on any replicas) one wins, and the other is the replay that revokes.
+        if !self
+            .claim_json(Space::OauthCodeUsed, &key, &record.grant_id, USED_CODE_TTL)
+            .await?
+        {
+            self.revoke_grant(
+                &record.grant_id,
+                "an authorization code was redeemed twice at once",
+            )
+            .await;
+            return Ok(invalid_grant(
+                "the code is unknown, expired or already used",
+            ));
+        }
+        self.store.delete(Space::OauthCode, &key).await?;
         let request = &record.request;
         let refusal = if get("client_id") != Some(request.client_id.as_str()) {
             Some("the code was issued to another client")
@@ -206,7 +225,7 @@ impl Oauth {
             ));
         };
         let key = digest(token);
-        let Some(record) = self.take_json::<Refresh>(Space::OauthRefresh, &key).await? else {
+        let Some(record) = self.get_json::<Refresh>(Space::OauthRefresh, &key).await? else {
             if let Some(grant_id) = self
                 .get_json::<String>(Space::OauthRefreshUsed, &key)
                 .await?
@@ -222,13 +241,22 @@ impl Oauth {
                 "the refresh token is unknown, expired or already used",
             ));
         };
-        self.put_json(
-            Space::OauthRefreshUsed,
-            &key,
-            &record.grant_id,
-            self.config.refresh_ttl,
-        )
-        .await?;
+        if !self
+            .claim_json(
+                Space::OauthRefreshUsed,
+                &key,
+                &record.grant_id,
+                self.config.refresh_ttl,
+            )
+            .await?
+        {
+            self.revoke_grant(&record.grant_id, "a refresh token was used twice at once")
+                .await;
+            return Ok(invalid_grant(
+                "the refresh token is unknown, expired or already used",
+            ));
+        }
+        self.store.delete(Space::OauthRefresh, &key).await?;
         if get("client_id").is_some_and(|c| c != record.client_id) {
             self.revoke_grant(
                 &record.grant_id,
@@ -349,9 +377,14 @@ impl Oauth {
                     )
                 });
                 renewed.github_expires_at = issued.expires_at;
-                self.put_json(Space::OauthGrant, &renewed.id, &renewed, cfg.refresh_ttl)
+                // Only onto a grant that still exists: a revocation meanwhile holds.
+                if !self
+                    .replace_json(Space::OauthGrant, &renewed.id, &renewed, None)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(unavailable)?
+                {
+                    return Err(BearerError::Invalid("the sign-in was revoked"));
+                }
                 tracing::info!(login = %renewed.login, grant = %short(&renewed.id), "GitHub user token refreshed");
                 Ok((renewed, issued.access_token.expose_secret().to_owned()))
             }

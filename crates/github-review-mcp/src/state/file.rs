@@ -202,6 +202,81 @@ impl Store for FileStore {
         .await
     }
 
+    async fn put_if_absent(
+        &self,
+        space: Space,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StateError> {
+        let key = record_key(space, key);
+        let mut stored = (now_ms() + ttl.as_millis() as u64).to_be_bytes().to_vec();
+        stored.extend_from_slice(value);
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(|e| e.to_string())?;
+            let inserted = {
+                let mut table = txn.open_table(RECORDS).map_err(|e| e.to_string())?;
+                let live = table
+                    .get(key.as_str())
+                    .map_err(|e| e.to_string())?
+                    .is_some_and(|v| {
+                        let b = v.value();
+                        b.len() >= 8
+                            && u64::from_be_bytes(b[..8].try_into().expect("8 bytes")) > now_ms()
+                    });
+                if !live {
+                    table
+                        .insert(key.as_str(), stored.as_slice())
+                        .map_err(|e| e.to_string())?;
+                }
+                !live
+            };
+            txn.commit().map_err(|e| e.to_string())?;
+            Ok(inserted)
+        })
+        .await
+    }
+
+    async fn replace(
+        &self,
+        space: Space,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StateError> {
+        let key = record_key(space, key);
+        let new_expiry = ttl.map(|ttl| now_ms() + ttl.as_millis() as u64);
+        let value = value.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(|e| e.to_string())?;
+            let replaced = {
+                let mut table = txn.open_table(RECORDS).map_err(|e| e.to_string())?;
+                let expiry = table
+                    .get(key.as_str())
+                    .map_err(|e| e.to_string())?
+                    .and_then(|v| {
+                        let b = v.value();
+                        (b.len() >= 8)
+                            .then(|| u64::from_be_bytes(b[..8].try_into().expect("8 bytes")))
+                    });
+                match expiry.filter(|e| *e > now_ms()) {
+                    Some(expiry) => {
+                        let mut stored = new_expiry.unwrap_or(expiry).to_be_bytes().to_vec();
+                        stored.extend_from_slice(&value);
+                        table
+                            .insert(key.as_str(), stored.as_slice())
+                            .map_err(|e| e.to_string())?;
+                        true
+                    }
+                    None => false,
+                }
+            };
+            txn.commit().map_err(|e| e.to_string())?;
+            Ok(replaced)
+        })
+        .await
+    }
+
     fn health(&self) -> Health {
         Health {
             backend: "file",
@@ -263,6 +338,31 @@ mod tests {
         }
         let store = FileStore::open(&path).unwrap();
         assert_eq!(store.take(Space::OauthRefresh, "r").await.unwrap(), None);
+        let ttl = Duration::from_secs(60);
+        assert!(store
+            .put_if_absent(Space::OauthCodeUsed, "c", b"g", ttl)
+            .await
+            .unwrap());
+        assert!(!store
+            .put_if_absent(Space::OauthCodeUsed, "c", b"h", ttl)
+            .await
+            .unwrap());
+        assert!(!store
+            .replace(Space::OauthGrant, "gone", b"x", None)
+            .await
+            .unwrap());
+        store
+            .put(Space::OauthGrant, "g", b"old", ttl)
+            .await
+            .unwrap();
+        assert!(store
+            .replace(Space::OauthGrant, "g", b"new", Some(ttl))
+            .await
+            .unwrap());
+        assert_eq!(
+            store.get(Space::OauthGrant, "g").await.unwrap().as_deref(),
+            Some(&b"new"[..])
+        );
     }
 
     #[test]

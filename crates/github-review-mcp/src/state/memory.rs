@@ -175,6 +175,45 @@ impl Store for MemoryStore {
             .map(|(v, _)| v))
     }
 
+    async fn put_if_absent(
+        &self,
+        space: Space,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StateError> {
+        let now = now_ms();
+        let mut records = self.records.lock().expect("state lock");
+        let slot = (space.as_str(), key.to_owned());
+        if records.get(&slot).is_some_and(|(_, expiry)| *expiry > now) {
+            return Ok(false);
+        }
+        prune(&mut records, |(_, expiry)| *expiry > now);
+        records.insert(slot, (value.to_vec(), now + ttl.as_millis() as u64));
+        Ok(true)
+    }
+
+    async fn replace(
+        &self,
+        space: Space,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StateError> {
+        let now = now_ms();
+        let mut records = self.records.lock().expect("state lock");
+        match records.get_mut(&(space.as_str(), key.to_owned())) {
+            Some((stored, expiry)) if *expiry > now => {
+                *stored = value.to_vec();
+                if let Some(ttl) = ttl {
+                    *expiry = now + ttl.as_millis() as u64;
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn health(&self) -> Health {
         Health {
             backend: "memory",
@@ -237,6 +276,44 @@ mod tests {
             .unwrap();
         assert_eq!(store.take(Space::OauthCode, "k").await.unwrap(), None);
         assert!(store.get(Space::OauthGrant, "k").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_claim_is_won_once_and_a_replace_never_resurrects() {
+        let store = std::sync::Arc::new(MemoryStore::default());
+        let claims: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .put_if_absent(Space::OauthCodeUsed, "c", b"g", Duration::from_secs(60))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for claim in claims {
+            won += usize::from(claim.await.unwrap());
+        }
+        assert_eq!(won, 1);
+        assert!(!store
+            .replace(Space::OauthGrant, "gone", b"x", None)
+            .await
+            .unwrap());
+        assert_eq!(store.get(Space::OauthGrant, "gone").await.unwrap(), None);
+        store
+            .put(Space::OauthGrant, "g", b"old", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(store
+            .replace(Space::OauthGrant, "g", b"new", None)
+            .await
+            .unwrap());
+        assert_eq!(
+            store.get(Space::OauthGrant, "g").await.unwrap().as_deref(),
+            Some(&b"new"[..])
+        );
     }
 
     #[tokio::test]

@@ -160,6 +160,27 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// consent handles, refresh tokens) are redeemed with.
     async fn take(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError>;
 
+    /// Stores a record only if there is none (live) under `key`; `true` if it did.
+    /// Of two callers claiming one key, on any replica, exactly one gets `true`.
+    async fn put_if_absent(
+        &self,
+        space: Space,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StateError>;
+
+    /// Overwrites a record only if it is (still) there, with a new `ttl` or (`None`)
+    /// its old expiry; `true` if it did. A record deleted meanwhile (a revoked grant)
+    /// stays deleted.
+    async fn replace(
+        &self,
+        space: Space,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StateError>;
+
     fn health(&self) -> Health;
 }
 

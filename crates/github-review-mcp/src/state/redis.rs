@@ -340,6 +340,56 @@ impl Store for RedisStore {
         .map_err(Self::unavailable)
     }
 
+    async fn put_if_absent(
+        &self,
+        space: Space,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StateError> {
+        let key = Self::key(space.as_str(), key);
+        let value = value.to_vec();
+        let ttl_ms = ttl.as_millis().max(1) as u64;
+        // SET NX: Redis decides which replica's claim wins.
+        self.run(|mut c| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms)
+                .query_async::<Option<String>>(&mut c)
+                .await
+        })
+        .await
+        .map(|ok| ok.is_some())
+        .map_err(Self::unavailable)
+    }
+
+    async fn replace(
+        &self,
+        space: Space,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StateError> {
+        let key = Self::key(space.as_str(), key);
+        let value = value.to_vec();
+        // SET XX (with KEEPTTL, Redis 6.0+): only an existing key.
+        self.run(|mut c| async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(key).arg(value).arg("XX");
+            match ttl {
+                Some(ttl) => cmd.arg("PX").arg(ttl.as_millis().max(1) as u64),
+                None => cmd.arg("KEEPTTL"),
+            };
+            cmd.query_async::<Option<String>>(&mut c).await
+        })
+        .await
+        .map(|ok| ok.is_some())
+        .map_err(Self::unavailable)
+    }
+
     fn health(&self) -> Health {
         Health {
             backend: "redis",

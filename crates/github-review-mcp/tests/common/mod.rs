@@ -22,6 +22,8 @@ pub const SERVER: &str = "ghs_serverSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS";
 pub const DAVE: &str = "ghp_daveDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD";
 pub const ALL_TOKENS: [&str; 5] = [ALICE, BOB, CAROL, SERVER, DAVE];
 
+pub mod signin;
+
 pub type Client = RunningService<RoleClient, ()>;
 
 extern "C" {
