@@ -92,8 +92,8 @@ h1{font-size:1.4rem}ul{padding-left:1.2rem}.who{font-weight:600}.muted{color:#59
 button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.6rem;border-radius:6px;border:1px solid #d1d9e0;cursor:pointer}\
 #approve{background:#1f883d;color:#fff;border-color:#1f883d}";
 
-/// Headers every page of ours carries: not framable, not cached, no referrer (the
-/// URL can hold a code), nothing but our inline style runs.
+/// Headers every page of ours carries: not framable, not cached, no referrer to
+/// other origins (the URL can hold a code), nothing but our inline style runs.
 fn page(status: StatusCode, body: String, form_action: &str) -> Response {
     let mut response = (status, Html(body)).into_response();
     let headers = response.headers_mut();
@@ -102,9 +102,11 @@ fn page(status: StatusCode, body: String, form_action: &str) -> Response {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser posts the
+    // consent form with `Origin: null`, which the origin check must refuse.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
