@@ -56,7 +56,7 @@ pub fn token_sources(data: &[u8]) {
         headers.insert(http::header::AUTHORIZATION, value);
     }
     for with_headers in [Some(&headers), None] {
-        match policy.resolve(meta_value.as_ref(), with_headers) {
+        match policy.resolve(meta_value.as_ref(), with_headers, None) {
             Err(err) => assert!(
                 err.to_string().len() < 300,
                 "an error text grew with the input"
