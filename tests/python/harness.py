@@ -211,10 +211,12 @@ async def http_session(
     url: str,
     headers: dict[str, str] | None = None,
     on_response: Callable[[httpx2.Response], Any] | None = None,
+    **session_options: Any,
 ) -> AsyncIterator[ClientSession]:
     """The SDK's Streamable HTTP client with custom headers, initialized.
 
-    `on_response` sees every HTTP response the transport receives.
+    `on_response` sees every HTTP response the transport receives; `session_options`
+    go to `ClientSession` (e.g. `logging_callback`).
     """
     hooks: dict[str, list[Any]] = {}
     if on_response is not None:
@@ -230,7 +232,9 @@ async def http_session(
     )
     with _plain_errors():
         async with client, streamable_http_client(url, http_client=client) as (read, write):
-            async with ClientSession(read, write, read_timeout_seconds=REQUEST_TIMEOUT) as session:
+            async with ClientSession(
+                read, write, read_timeout_seconds=REQUEST_TIMEOUT, **session_options
+            ) as session:
                 await session.initialize()
                 yield session
 

@@ -145,6 +145,7 @@ fn main() -> ExitCode {
         tenant_header: config.tenant_header,
         in_flight: Default::default(),
         call_timeout: config.call_timeout,
+        completions: Default::default(),
     });
     let result = runtime.block_on(async move {
         match http {

@@ -34,6 +34,15 @@ pub struct FetchOptions {
     pub path: Option<String>,
     /// Only threads whose first comment is by this login.
     pub author: Option<String>,
+    /// Told how far the fetch is after each page (for MCP progress notifications).
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<FetchProgress>>,
+}
+
+/// How far a fetch is: threads read of the PR's total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchProgress {
+    pub threads: u32,
+    pub total: u32,
 }
 
 impl Default for FetchOptions {
@@ -46,6 +55,7 @@ impl Default for FetchOptions {
             include_outdated: true,
             path: None,
             author: None,
+            progress: None,
         }
     }
 }
@@ -217,6 +227,12 @@ async fn scan_threads(
     let mut cut = None;
     loop {
         let fetched = head.len() + tail_pages.iter().map(Vec::len).sum::<usize>();
+        if let (Some(progress), true) = (&options.progress, total > 0) {
+            let _ = progress.send(FetchProgress {
+                threads: (fetched as u32).min(total),
+                total,
+            });
+        }
         let tail_started = !tail_pages.is_empty();
         let with_tail = both_ends
             && (tail_started
@@ -295,6 +311,18 @@ async fn scan_threads(
         }
     }
     client.set_size_hint(token.token.id(), &hint_key, total);
+    if let (Some(progress), true) = (&options.progress, total > 0) {
+        // The scan is done: every thread it will read is read.
+        let read = head.len() + tail_pages.iter().map(Vec::len).sum::<usize>();
+        let _ = progress.send(FetchProgress {
+            threads: if cut.is_none() {
+                total
+            } else {
+                (read as u32).min(total)
+            },
+            total,
+        });
+    }
     if cut.is_some() {
         // A cut scan from both ends would leave a hole in the middle: keep the head.
         tail_pages.clear();

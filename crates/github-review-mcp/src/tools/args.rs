@@ -74,6 +74,7 @@ impl FetchArgs {
             include_outdated: self.include_outdated.unwrap_or(true),
             path: self.path.clone().filter(|p| !p.is_empty()),
             author: self.author.clone().filter(|a| !a.is_empty()),
+            progress: None,
         })
     }
 }

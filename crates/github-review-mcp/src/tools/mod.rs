@@ -1,12 +1,18 @@
-//! The MCP tools. Each tool method is thin: resolve the call's context (request id,
-//! token), parse its arguments, call `github`, render with `format`. Read tools live
-//! in `read`, write tools in `write`; `filter` decides which a caller may see.
+//! The MCP service: tools, prompts, resources, completions and logging. Each tool
+//! method is thin: resolve the call's context (request id, token), parse its
+//! arguments, call `github`, render with `format`. Read tools live in `read`, write
+//! tools in `write`; `filter` decides which a caller may see. `prompts`, `resources`
+//! and `complete` read GitHub with the caller's token exactly as tools do.
 
 mod args;
+mod complete;
 mod context;
 pub mod filter;
 mod git;
+mod logging;
+mod prompts;
 mod read;
+pub mod resources;
 mod schema;
 mod write;
 
@@ -16,8 +22,11 @@ use std::time::Instant;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
+    CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -53,6 +62,8 @@ pub struct Shared {
     pub in_flight: Arc<InFlight>,
     /// Every tool call ends within this, with a result or an error saying so.
     pub call_timeout: std::time::Duration,
+    /// Open pull requests for `completion/complete`, per token, briefly.
+    pub completions: complete::CompletionCache,
 }
 
 /// Counts tool calls in progress; shutdown waits (bounded) for it to reach zero.
@@ -97,6 +108,8 @@ pub struct ReviewServer {
     shared: Arc<Shared>,
     tool_router: ToolRouter<Self>,
     _session: Arc<SessionGuard>,
+    /// The session's `logging/setLevel` (a request's own `_meta` level wins).
+    log_level: logging::SessionLevel,
 }
 
 fn text_error(message: impl Into<String>) -> CallToolResult {
@@ -135,6 +148,7 @@ impl ReviewServer {
             _session: Arc::new(SessionGuard::new(shared.metrics.clone())),
             shared,
             tool_router: Self::router(),
+            log_level: Default::default(),
         }
     }
 
@@ -191,6 +205,48 @@ impl ReviewServer {
             .collect()
     }
 
+    /// With a progress token on the request: a channel the fetch reports its pages
+    /// to, and the task that turns them into `notifications/progress`.
+    fn progress_reporter(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        options: &mut crate::github::review::FetchOptions,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let token = ctx.meta.get_progress_token()?;
+        let (tx, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<crate::github::review::FetchProgress>();
+        options.progress = Some(tx);
+        let peer = ctx.peer.clone();
+        Some(tokio::spawn(async move {
+            while let Some(step) = rx.recv().await {
+                let mut param = rmcp::model::ProgressNotificationParam::new(
+                    token.clone(),
+                    f64::from(step.threads),
+                );
+                param.total = Some(f64::from(step.total));
+                param.message = Some(format!(
+                    "read {} of {} review threads",
+                    step.threads, step.total
+                ));
+                let _ = peer.notify_progress(param).await;
+            }
+        }))
+    }
+
+    /// Reports a fact about this request's work to a client that asked for logs.
+    async fn log_work(&self, ctx: &RequestContext<RoleServer>, data: serde_json::Value) {
+        self.log_at(ctx, logging::Level::Info, data).await;
+    }
+
+    async fn log_at(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        level: logging::Level,
+        data: serde_json::Value,
+    ) {
+        logging::send(&self.log_level, ctx, level, data).await;
+    }
+
     /// Runs one tool call inside a span carrying its request id and token facts,
     /// and logs its outcome. The token itself is passed to `f`, never logged.
     async fn run<F, Fut>(
@@ -227,9 +283,22 @@ impl ReviewServer {
             .is_some_and(|t| !filter::is_read_only(t));
         let request_id = call.request_id.clone();
         let bound = self.shared.call_timeout;
+        let cancelled = ctx.ct.clone();
         async move {
             let started = Instant::now();
-            let result = bounded(bound, f(call), tool, &request_id, is_write).await;
+            // A cancelled request stops at once: its future (and the paging in it)
+            // is dropped, not left to run to the end.
+            let result = tokio::select! {
+                result = bounded(bound, f(call), tool, &request_id, is_write) => result,
+                _ = cancelled.cancelled() => {
+                    tracing::info!(outcome = "cancelled", "tool call cancelled by the client");
+                    text_error(if is_write {
+                        "cancelled: the write may or may not have reached GitHub; check before retrying"
+                    } else {
+                        "cancelled"
+                    })
+                }
+            };
             let outcome = if result.is_error == Some(true) {
                 "error"
             } else {
@@ -238,6 +307,13 @@ impl ReviewServer {
             let elapsed = started.elapsed().as_secs_f64();
             self.shared.metrics.tool_call(tool, outcome, elapsed);
             tracing::info!(outcome, duration_ms = elapsed * 1e3, "tool call finished");
+            logging::send(
+                &self.log_level,
+                ctx,
+                logging::Level::Debug,
+                serde_json::json!({ "message": "tool call finished", "tool": tool, "outcome": outcome, "ms": (elapsed * 1e3).round() }),
+            )
+            .await;
             Ok(result)
         }
         .instrument(span)
@@ -315,14 +391,39 @@ async fn bounded(
     }
 }
 
+/// The server's icon: a green review speech bubble, as an SVG data URI (no fetch).
+fn icon() -> rmcp::model::Icon {
+    const SVG: &str = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAyNCAyNCI+PHBhdGggZD0iTTQgNGgxNnYxMkg5bC01IDRWNHoiIGZpbGw9IiMxZjg4M2QiLz48Y2lyY2xlIGN4PSI5IiBjeT0iMTAiIHI9IjEuNSIgZmlsbD0iI2ZmZiIvPjxjaXJjbGUgY3g9IjE1IiBjeT0iMTAiIHI9IjEuNSIgZmlsbD0iI2ZmZiIvPjwvc3ZnPg==";
+    let mut icon = rmcp::model::Icon::new(SVG);
+    icon.mime_type = Some("image/svg+xml".into());
+    icon.sizes = Some(vec!["any".into()]);
+    icon
+}
+
 impl ServerHandler for ReviewServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("github-review-mcp", env!("CARGO_PKG_VERSION")))
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_resources()
+            .enable_completions()
+            .build();
+        logging::advertise(&mut capabilities);
+        ServerConfig::new(capabilities)
+            .with_server_info(
+                Implementation::new("github-review-mcp", env!("CARGO_PKG_VERSION"))
+                    .with_title("GitHub PR review")
+                    .with_icons(vec![icon()]),
+            )
             .with_instructions(format!(
                 "Pull-request review tools for {}. Pass pull requests as owner/repo#123 or their URL. \
-To address a review: list_review_threads (is_resolved=false) or fetch_pr_review_comments to read it, \
-reply_to_review_comment to answer, resolve_review_thread when done, create_pr_review to leave your own.",
+The review loop: list_review_threads (is_resolved=false) to find what is open, or fetch_pr_review_comments \
+to read every thread with its hunk; fix the code; reply_to_review_comment (the thread's last comment id) to \
+say what changed; resolve_review_thread (the thread id) when done; get_pr_checks for CI. To review: \
+get_pull_request (include_patch=true), create_pr_review without an event for a pending review, \
+add_pending_review_comment on lines inside the diff, submit_pending_review. The prompts address_review, \
+review_pull_request and review_status run these loops; the resources \
+github-review://{{owner}}/{{repo}}/pull/{{number}}/threads|summary|checks hold the same reads.",
                 self.shared.github.host().display_name()
             ))
     }
@@ -340,10 +441,78 @@ reply_to_review_comment to answer, resolve_review_thread when done, create_pr_re
             .filter(|t| filter.permits(t))
             .collect();
         tools.sort_by(|a, b| a.name.cmp(&b.name));
+        // The list depends on the caller (headers, scopes): private to them.
         Ok(ListToolsResult {
             tools,
+            ttl_ms: Some(300_000),
+            cache_scope: Some(CacheScope::Private),
             ..Default::default()
         })
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(prompts::list())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        self.prompt(&request.name, request.arguments, &context)
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        // Every resource is a pull request's: reachable through the templates.
+        Ok(ListResourcesResult {
+            ttl_ms: Some(3_600_000),
+            cache_scope: Some(CacheScope::Public),
+            ..Default::default()
+        })
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        self.read(&request.uri, &context).await.map(Into::into)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        self.complete_argument(request, &context).await
+    }
+
+    #[allow(deprecated)] // logging: see `logging`.
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.log_level.set(request.level);
+        Ok(())
     }
 
     async fn call_tool(

@@ -10,6 +10,8 @@ use super::args::{
     in_range, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs, ResolvePrArgs,
     SelectStrategy, WhoamiArgs,
 };
+use super::logging;
+use super::resources::{self, Kind};
 use super::{git, respond, structured, text_error, ReviewServer};
 use crate::format::{
     checks_markdown, pull_request_markdown, review_comments_markdown, reviews_markdown,
@@ -128,8 +130,9 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
         Parameters(args): Parameters<FetchArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
+        let progress_ctx = ctx.clone();
         self.run("fetch_pr_review_comments", &ctx, |call| async move {
-            let options = match args.options() {
+            let mut options = match args.options() {
                 Ok(options) => options,
                 Err(message) => return text_error(message),
             };
@@ -137,8 +140,42 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            match fetch_review_comments(self.github(), &call.credential, &pr, &options).await {
-                Ok(result) => render_review_comments(&result, args.output.unwrap_or_default()),
+            let reporter = self.progress_reporter(&progress_ctx, &mut options);
+            let fetched =
+                fetch_review_comments(self.github(), &call.credential, &pr, &options).await;
+            drop(options);
+            if let Some(reporter) = reporter {
+                // Every progress notification goes out before the result.
+                let _ = reporter.await;
+            }
+            if let Some(reason) = fetched.as_ref().ok().and_then(|r| r.truncated_reason.clone()) {
+                self.log_at(
+                    &progress_ctx,
+                    logging::Level::Warning,
+                    serde_json::json!({ "message": "the answer is incomplete", "pr": pr.to_string(), "reason": reason }),
+                )
+                .await;
+            }
+            if let Ok(result) = &fetched {
+                let comments: usize = result.threads.iter().map(|t| t.comments.len()).sum();
+                self.log_work(
+                    &progress_ctx,
+                    serde_json::json!({
+                        "message": "review threads read",
+                        "pr": pr.to_string(),
+                        "threads": result.threads.len(),
+                        "comments": comments,
+                        "truncated": result.truncated,
+                    }),
+                )
+                .await;
+            }
+            match fetched {
+                Ok(result) => resources::link(
+                    render_review_comments(&result, args.output.unwrap_or_default()),
+                    &pr,
+                    Kind::Threads,
+                ),
                 Err(err) => {
                     tracing::info!(error_kind = err.kind(), "GitHub call failed");
                     text_error(format!("Could not fetch review comments of {pr}: {err}"))
@@ -294,10 +331,14 @@ requested reviewers, and its changed files with additions/deletions; include_pat
                 Err(e) => return e,
             };
             let result = pulls::details(self.github(), &call.credential, &pr, &options).await;
-            respond(
-                result,
-                &format!("Could not get {pr}"),
-                pull_request_markdown,
+            resources::link(
+                respond(
+                    result,
+                    &format!("Could not get {pr}"),
+                    pull_request_markdown,
+                ),
+                &pr,
+                Kind::Summary,
             )
         })
         .await
@@ -401,10 +442,14 @@ success/failure/pending/none with counts, then each check with its conclusion an
                 Err(e) => return e,
             };
             let result = pulls::checks(self.github(), &call.credential, &pr).await;
-            respond(
-                result,
-                &format!("Could not get the checks of {pr}"),
-                checks_markdown,
+            resources::link(
+                respond(
+                    result,
+                    &format!("Could not get the checks of {pr}"),
+                    checks_markdown,
+                ),
+                &pr,
+                Kind::Checks,
             )
         })
         .await

@@ -134,10 +134,10 @@ fn refuse(
     response
 }
 
-/// In front of `/mcp`: a malformed token header is 400; a `tools/call` that ends with
-/// no token at all is 401 with the RFC 9728 challenge. Everything else (initialize,
-/// tools/list, notifications) passes, so a client that sends tokens only in `_meta`
-/// connects without any header.
+/// In front of `/mcp`: a malformed token header is 400; a `tools/call`,
+/// `resources/read` or `prompts/get` that ends with no token at all is 401 with the
+/// RFC 9728 challenge. Everything else (initialize, lists, notifications) passes, so
+/// a client that sends tokens only in `_meta` connects without any header.
 ///
 /// With sign-in on, a Bearer must be one of our tokens (else 401 `invalid_token`),
 /// what it vouches for rides along to the tools as [`crate::auth::SignedIn`], every
@@ -205,8 +205,14 @@ async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) 
     };
     if let Ok(probe) = serde_json::from_slice::<Probe>(&bytes) {
         let is_call = probe.method.as_deref() == Some("tools/call");
+        // What reads GitHub with the caller's token (completions do too, but are
+        // only hints: without a token they are empty, not refused).
+        let needs_token = matches!(
+            probe.method.as_deref(),
+            Some("tools/call" | "resources/read" | "prompts/get")
+        );
         let is_request = probe.id.is_some() && probe.method.is_some();
-        if is_call || (gate.oauth.is_some() && is_request) {
+        if needs_token || (gate.oauth.is_some() && is_request) {
             let meta_token = probe
                 .params
                 .as_ref()
