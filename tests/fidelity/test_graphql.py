@@ -67,7 +67,7 @@ def variables_for(operation, thread_id, review_id=None):
     if review_id:
         by_name["reviewId"] = review_id
     out = {}
-    for var in operation.variable_definitions:
+    for var in operation.variable_definitions or ():
         name = var.variable.name.value
         t = var.type
         required = t.kind == "non_null_type"

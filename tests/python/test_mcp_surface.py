@@ -112,6 +112,24 @@ async def test_completion_offers_the_open_pull_requests_of_the_typed_repository(
             context_arguments={"owner": "acme", "repo": "widgets"},
         )
         assert "7" in numbers.completion.values
+        # Before the `#`: the caller's own repositories (alice owns one, writes two).
+        repos = await session.complete(
+            PromptReference(type="ref/prompt", name="address_review"),
+            {"name": "pr", "value": "a"},
+        )
+        assert repos.completion.values == ["acme/bulky#", "acme/widgets#", "alice/secret-app#"]
+        template = "github-review://{owner}/{repo}/pull/{number}/threads"
+        owners = await session.complete(
+            ResourceTemplateReference(type="ref/resource", uri=template),
+            {"name": "owner", "value": ""},
+        )
+        assert owners.completion.values == ["acme", "alice"]
+        names = await session.complete(
+            ResourceTemplateReference(type="ref/resource", uri=template),
+            {"name": "repo", "value": "w"},
+            context_arguments={"owner": "acme"},
+        )
+        assert names.completion.values == ["widgets"]
         before = graphql_requests(double) + sum(1 for e in double.requests())
         # Cached per token: the same completion again asks GitHub nothing.
         await session.complete(

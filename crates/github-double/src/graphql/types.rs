@@ -207,6 +207,35 @@ impl User {
     async fn resource_path(&self) -> Uri {
         Uri(format!("/{}", self.w.users[self.u].login))
     }
+    /// The repositories the user owns or collaborates on (GitHub's default
+    /// `ownerAffiliations`: OWNER, COLLABORATOR), by name; another user's private
+    /// ones only to a viewer who can read them.
+    async fn repositories(
+        &self,
+        c: &Context<'_>,
+        first: Option<i32>,
+        last: Option<i32>,
+        after: Option<String>,
+        before: Option<String>,
+    ) -> Result<RepositoryConnection> {
+        let viewer = ctx(c).caller.user;
+        let w = &self.w;
+        let mut repos: Vec<usize> = (0..w.repos.len())
+            .filter(|&r| {
+                let repo = &w.repos[r];
+                (repo.owner == self.u
+                    || repo.writers.contains(&self.u)
+                    || repo.readers.contains(&self.u))
+                    && w.can_read(viewer, r)
+            })
+            .collect();
+        repos.sort_by_key(|&r| w.repos[r].full_name.to_lowercase());
+        let args = Args::new(c, first, last, after, before);
+        RepositoryConnection::build(repos.len(), &args, "repositories", |i| Repository {
+            w: w.clone(),
+            r: repos[i],
+        })
+    }
     async fn avatar_url(&self, size: Option<i32>) -> Uri {
         let s = size.map(|s| format!("&s={s}")).unwrap_or_default();
         Uri(format!(
@@ -228,6 +257,7 @@ pub struct Repository {
 }
 
 connection!(PullRequestConnection, PullRequestEdge, PullRequest);
+connection!(RepositoryConnection, RepositoryEdge, Repository);
 connection!(
     PullRequestReviewThreadConnection,
     PullRequestReviewThreadEdge,

@@ -1,5 +1,6 @@
 //! Who a token belongs to and what it may still spend: `GET /user` and
-//! `GET /rate_limit` (which GitHub does not count against the budget).
+//! `GET /rate_limit` (which GitHub does not count against the budget); and which
+//! repositories it works in (for completions).
 
 use serde::Deserialize;
 
@@ -49,4 +50,45 @@ pub async fn rate_limits(
         .await?
         .body
         .resources)
+}
+
+pub const VIEWER_REPOSITORIES_QUERY: &str = include_str!("graphql/viewer_repositories.graphql");
+
+#[derive(Deserialize)]
+struct ViewerRepositories {
+    viewer: ViewerRepositoryList,
+}
+
+#[derive(Deserialize)]
+struct ViewerRepositoryList {
+    repositories: RepositoryNodes,
+}
+
+#[derive(Deserialize)]
+struct RepositoryNodes {
+    nodes: Vec<Option<RepositoryName>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RepositoryName {
+    name_with_owner: String,
+}
+
+/// `owner/name` of the first 100 repositories the token's user owns or collaborates on.
+pub async fn repositories(
+    client: &GitHubClient,
+    token: &Credential,
+) -> Result<Vec<String>, GitHubError> {
+    let data: ViewerRepositories = client
+        .graphql(token, VIEWER_REPOSITORIES_QUERY, serde_json::json!({}))
+        .await?;
+    Ok(data
+        .viewer
+        .repositories
+        .nodes
+        .into_iter()
+        .flatten()
+        .map(|r| r.name_with_owner)
+        .collect())
 }

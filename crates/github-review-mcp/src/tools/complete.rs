@@ -1,7 +1,8 @@
-//! `completion/complete`: pull requests for the prompts' `pr` argument and the
-//! resource templates' `number`, from the caller's view of GitHub (open pull
-//! requests of the repository typed so far). Bounded (100 values, one page of
-//! GitHub's answer) and cached per token for a minute.
+//! `completion/complete`: the prompts' `pr` argument and the resource templates'
+//! `owner`, `repo` and `number`, from the caller's view of GitHub: the repositories
+//! they own or collaborate on, and the open pull requests of the repository typed so
+//! far. Bounded (100 values, one page of GitHub's answer) and cached per token for a
+//! minute.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -17,10 +18,18 @@ use crate::auth::TokenId;
 
 const CACHE_FOR: Duration = Duration::from_secs(60);
 
-/// (token, `owner/repo`) → when it was read, the open pull request numbers.
-type Entries = lru::LruCache<(TokenId, String), (Instant, Vec<u32>)>;
+/// What is cached: a repository's open pull request numbers, or the caller's
+/// repositories (`owner/name`).
+#[derive(Clone)]
+enum Cached {
+    Numbers(Vec<u32>),
+    Repositories(Vec<String>),
+}
 
-/// Open pull request numbers by token and repository, for a minute.
+/// (token, `owner/repo` or `@repositories`) → when it was read, and what.
+type Entries = lru::LruCache<(TokenId, String), (Instant, Cached)>;
+
+/// Completion answers per token, for a minute.
 pub struct CompletionCache(Mutex<Entries>);
 
 impl Default for CompletionCache {
@@ -34,6 +43,23 @@ impl Default for CompletionCache {
 impl std::fmt::Debug for CompletionCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CompletionCache(..)")
+    }
+}
+
+impl CompletionCache {
+    fn get(&self, key: &(TokenId, String)) -> Option<Cached> {
+        let mut entries = self.0.lock().expect("cache lock");
+        match entries.get(key) {
+            Some((at, cached)) if at.elapsed() < CACHE_FOR => Some(cached.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, key: (TokenId, String), value: Cached) {
+        self.0
+            .lock()
+            .expect("cache lock")
+            .put(key, (Instant::now(), value));
     }
 }
 
@@ -55,6 +81,11 @@ fn info(mut values: Vec<String>) -> CompleteResult {
     result
 }
 
+fn starts_with_ignoring_case(text: &str, prefix: &str) -> bool {
+    text.to_ascii_lowercase()
+        .starts_with(&prefix.to_ascii_lowercase())
+}
+
 impl ReviewServer {
     /// Open pull request numbers of `owner/repo` that the caller can see.
     async fn open_numbers(
@@ -70,27 +101,13 @@ impl ReviewServer {
             return Vec::new();
         };
         let key = (call.token.token.id(), format!("{owner}/{repo}"));
-        if let Some((at, numbers)) = self
-            .shared
-            .completions
-            .0
-            .lock()
-            .expect("cache lock")
-            .get(&key)
-        {
-            if at.elapsed() < CACHE_FOR {
-                return numbers.clone();
-            }
+        if let Some(Cached::Numbers(numbers)) = self.shared.completions.get(&key) {
+            return numbers;
         }
-        let numbers: Vec<u32> = match crate::github::pulls::open_pulls(
-            self.github(),
-            &call.credential,
-            owner,
-            repo,
-            None,
-        )
-        .await
-        {
+        let found =
+            crate::github::pulls::open_pulls(self.github(), &call.credential, owner, repo, None)
+                .await;
+        let numbers: Vec<u32> = match found {
             Ok(pulls) => pulls.into_iter().map(|p| p.number).take(300).collect(),
             Err(err) => {
                 tracing::debug!(error_kind = err.kind(), "completion: no open pull requests");
@@ -99,11 +116,30 @@ impl ReviewServer {
         };
         self.shared
             .completions
-            .0
-            .lock()
-            .expect("cache lock")
-            .put(key, (Instant::now(), numbers.clone()));
+            .put(key, Cached::Numbers(numbers.clone()));
         numbers
+    }
+
+    /// `owner/name` of the repositories the caller owns or collaborates on.
+    async fn repositories(&self, ctx: &RequestContext<RoleServer>) -> Vec<String> {
+        let Ok(call) = CallContext::from_request(ctx, &self.shared) else {
+            return Vec::new();
+        };
+        let key = (call.token.token.id(), "@repositories".to_owned());
+        if let Some(Cached::Repositories(names)) = self.shared.completions.get(&key) {
+            return names;
+        }
+        let names = match crate::github::user::repositories(self.github(), &call.credential).await {
+            Ok(names) => names,
+            Err(err) => {
+                tracing::debug!(error_kind = err.kind(), "completion: no repositories");
+                Vec::new()
+            }
+        };
+        self.shared
+            .completions
+            .put(key, Cached::Repositories(names.clone()));
+        names
     }
 
     pub(super) async fn complete_argument(
@@ -112,50 +148,87 @@ impl ReviewServer {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
         let value = request.argument.value.trim();
-        match (&request.r#ref, request.argument.name.as_str()) {
-            (Reference::Prompt(_), "pr") => {
+        let context = request.context.as_ref().and_then(|c| c.arguments.as_ref());
+        let given = |name: &str| context.and_then(|a| a.get(name)).map(String::as_str);
+        let values = match (&request.r#ref, request.argument.name.as_str()) {
+            (Reference::Prompt(_), "pr") => match value.split_once('#') {
+                // Before the `#`: the caller's repositories, as `owner/repo#`.
+                None => self
+                    .repositories(ctx)
+                    .await
+                    .into_iter()
+                    .filter(|r| starts_with_ignoring_case(r, value))
+                    .map(|r| format!("{r}#"))
+                    .collect(),
                 // `owner/repo#12…`: the open pull requests of that repository.
-                let Some((repo_path, number)) = value.split_once('#') else {
-                    return Ok(info(Vec::new()));
-                };
-                let Some((owner, repo)) = repo_path.split_once('/') else {
-                    return Ok(info(Vec::new()));
-                };
-                let numbers = self.open_numbers(owner, repo, ctx).await;
-                Ok(info(
-                    numbers
+                Some((repo_path, number)) => match repo_path.split_once('/') {
+                    Some((owner, repo)) => self
+                        .open_numbers(owner, repo, ctx)
+                        .await
                         .into_iter()
                         .map(|n| n.to_string())
                         .filter(|n| n.starts_with(number))
                         .map(|n| format!("{owner}/{repo}#{n}"))
                         .collect(),
-                ))
-            }
-            (Reference::Prompt(_), "include_resolved") => Ok(info(
-                ["false", "true"]
+                    None => Vec::new(),
+                },
+            },
+            (Reference::Prompt(_), "include_resolved") => ["false", "true"]
+                .into_iter()
+                .filter(|v| v.starts_with(value))
+                .map(String::from)
+                .collect(),
+            (Reference::Resource(_), "owner") => {
+                let mut owners: Vec<String> = self
+                    .repositories(ctx)
+                    .await
                     .into_iter()
-                    .filter(|v| v.starts_with(value))
-                    .map(String::from)
-                    .collect(),
-            )),
-            (Reference::Resource(_), "number") => {
-                let context = request.context.as_ref().and_then(|c| c.arguments.as_ref());
-                let get = |name: &str| {
-                    context
-                        .and_then(|a| a.get(name))
-                        .map(String::as_str)
-                        .unwrap_or("")
-                };
-                let numbers = self.open_numbers(get("owner"), get("repo"), ctx).await;
-                Ok(info(
-                    numbers
-                        .into_iter()
-                        .map(|n| n.to_string())
-                        .filter(|n| n.starts_with(value))
-                        .collect(),
-                ))
+                    .filter_map(|r| r.split_once('/').map(|(o, _)| o.to_owned()))
+                    .filter(|o| starts_with_ignoring_case(o, value))
+                    .collect();
+                owners.sort_by_key(|o| o.to_ascii_lowercase());
+                owners.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+                owners
             }
-            _ => Ok(info(Vec::new())),
-        }
+            (Reference::Resource(_), "repo") => self
+                .repositories(ctx)
+                .await
+                .into_iter()
+                .filter_map(|r| r.split_once('/').map(|(o, n)| (o.to_owned(), n.to_owned())))
+                .filter(|(o, n)| {
+                    given("owner").is_none_or(|want| want.eq_ignore_ascii_case(o))
+                        && starts_with_ignoring_case(n, value)
+                })
+                .map(|(_, n)| n)
+                .collect(),
+            (Reference::Resource(_), "number") => self
+                .open_numbers(
+                    given("owner").unwrap_or(""),
+                    given("repo").unwrap_or(""),
+                    ctx,
+                )
+                .await
+                .into_iter()
+                .map(|n| n.to_string())
+                .filter(|n| n.starts_with(value))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(info(values))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_bounded_and_say_when_there_is_more() {
+        let many: Vec<String> = (0..150).map(|n| n.to_string()).collect();
+        let done = info(many);
+        assert_eq!(done.completion.values.len(), CompletionInfo::MAX_VALUES);
+        assert_eq!(done.completion.total, Some(150));
+        assert_eq!(done.completion.has_more, Some(true));
+        assert!(!valid_name("..") && !valid_name("a/b") && valid_name("hello.world"));
     }
 }
