@@ -205,3 +205,31 @@ async def test_a_cancelled_fetch_stops_paging_github(double: Double, start_http_
         ok = await session.call_tool("whoami", {})
         assert not ok.is_error and time.monotonic() - started < 5
     assert "cancelled" in server.logs()
+
+
+async def test_github_answers_retries_and_waits_reach_a_client_that_asked_for_logs(
+    double: Double, start_http_server: Any
+) -> None:
+    server = start_http_server(args=("--max-retry-wait", "5"))
+    logs: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        logs.append(params)
+
+    async with http_session(server.mcp_url, {"X-GitHub-Token": ALICE}, logging_callback=on_log) as session:
+        await session.set_logging_level("debug")
+        # Every answer a 502: the read is sent again, and the client hears of each retry.
+        double.configure({"fault_status": 502, "fault_rate": 1.0})
+        result = await session.call_tool("get_pr_checks", {"pr_url": PR7})
+        assert result.is_error
+        double.configure({"fault_rate": 0.0, "secondary_rate_limit_every": 1, "retry_after_secs": 1})
+        result = await session.call_tool("get_pr_checks", {"pr_url": PR7})
+        double.configure({"secondary_rate_limit_every": 0})
+    messages = [log.data.get("message") for log in logs if isinstance(log.data, dict)]
+    assert "GitHub answered" in messages, messages
+    assert "sending the request to GitHub again" in messages, messages
+    assert "waiting out GitHub's secondary rate limit" in messages, messages
+    answered = [log.data for log in logs if isinstance(log.data, dict) and log.data.get("message") == "GitHub answered"]
+    assert any(a["status"] == 502 for a in answered), answered
+    for log in logs:
+        assert ALICE[4:] not in str(log.data)

@@ -339,6 +339,9 @@ impl GitHubClient {
                 wait_ms = wait.as_millis() as u64,
                 "secondary rate limit on this token: waiting before sending"
             );
+            super::events::report(super::events::Event::Wait {
+                ms: wait.as_millis() as u64,
+            });
             tokio::time::sleep(wait).await;
         }
         let _permit = self.gates.acquire(id, write).await;
@@ -363,12 +366,21 @@ impl GitHubClient {
                         && self.may_retry(started, &mut attempt).await
                     {
                         tracing::info!(attempt, write, error = %error, "sending the request again after a network error");
+                        super::events::report(super::events::Event::Retry {
+                            attempt,
+                            why: "a network error",
+                        });
                         continue;
                     }
                     return Err(error);
                 }
             };
             let status = response.status();
+            super::events::report(super::events::Event::Answered {
+                api: api.name(),
+                status: Some(status.as_u16()),
+                ms: started.elapsed().as_millis() as u64,
+            });
             let headers = response.headers().clone();
             self.metrics.upstream(api.name(), Some(status.as_u16()));
             if let Some(limit) = RateLimit::from_headers(&headers) {
@@ -398,6 +410,10 @@ impl GitHubClient {
                     let error = self.transport_error(&e);
                     if !write && !e.is_timeout() && self.may_retry(started, &mut attempt).await {
                         tracing::info!(attempt, error = %error, "retrying a read whose answer broke off");
+                        super::events::report(super::events::Event::Retry {
+                            attempt,
+                            why: "an answer that broke off",
+                        });
                         continue;
                     }
                     return Err(error);
@@ -454,6 +470,9 @@ impl GitHubClient {
                         write,
                         "secondary rate limit: waiting before sending the request again"
                     );
+                    super::events::report(super::events::Event::Wait {
+                        ms: wait.as_millis() as u64,
+                    });
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                     continue;
@@ -466,6 +485,10 @@ impl GitHubClient {
                         status,
                         "retrying a read after a GitHub server error"
                     );
+                    super::events::report(super::events::Event::Retry {
+                        attempt,
+                        why: "a GitHub server error",
+                    });
                     continue;
                 }
             }

@@ -5,6 +5,7 @@
 mod cache;
 mod client;
 mod error;
+pub mod events;
 mod host;
 pub mod limits;
 mod pr_ref;

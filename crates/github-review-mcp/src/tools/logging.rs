@@ -64,6 +64,45 @@ pub fn advertise(capabilities: &mut rmcp::model::ServerCapabilities) {
     capabilities.logging = Some(Default::default());
 }
 
+/// Whether this request (or its session) asked for messages at `level`.
+pub fn wants(session: &SessionLevel, ctx: &RequestContext<RoleServer>, level: Level) -> bool {
+    let wanted = ctx.meta.log_level().or_else(|| session.get());
+    wanted.is_some_and(|w| Level::of(level.wire()) >= Level::of(w))
+}
+
+/// Turns the GitHub events of one call into log messages: answers at debug, retries
+/// and rate-limit waits at info. Ends when the call's sender is dropped.
+pub fn forward_github_events(
+    session: SessionLevel,
+    ctx: RequestContext<RoleServer>,
+) -> (
+    tokio::sync::mpsc::UnboundedSender<crate::github::events::Event>,
+    tokio::task::JoinHandle<()>,
+) {
+    use crate::github::events::Event;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let task = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            let (level, data) = match event {
+                Event::Answered { api, status, ms } => (
+                    Level::Debug,
+                    serde_json::json!({ "message": "GitHub answered", "api": api, "status": status, "ms": ms }),
+                ),
+                Event::Retry { attempt, why } => (
+                    Level::Info,
+                    serde_json::json!({ "message": "sending the request to GitHub again", "attempt": attempt, "after": why }),
+                ),
+                Event::Wait { ms } => (
+                    Level::Info,
+                    serde_json::json!({ "message": "waiting out GitHub's secondary rate limit", "ms": ms }),
+                ),
+            };
+            send(&session, &ctx, level, data).await;
+        }
+    });
+    (tx, task)
+}
+
 /// Sends `data` at `level` if this request (or its session) asked for that level.
 pub async fn send(
     session: &SessionLevel,

@@ -288,8 +288,19 @@ impl ReviewServer {
             let started = Instant::now();
             // A cancelled request stops at once: its future (and the paging in it)
             // is dropped, not left to run to the end.
+            // GitHub's side of the call (answers, retries, waits) for a client that
+            // asked for logs; nothing is collected otherwise.
+            let events = logging::wants(&self.log_level, ctx, logging::Level::Debug)
+                .then(|| logging::forward_github_events(self.log_level.clone(), ctx.clone()));
+            let work = bounded(bound, f(call), tool, &request_id, is_write);
+            let work = async {
+                match &events {
+                    Some((sink, _)) => crate::github::events::scope(sink.clone(), work).await,
+                    None => work.await,
+                }
+            };
             let result = tokio::select! {
-                result = bounded(bound, f(call), tool, &request_id, is_write) => result,
+                result = work => result,
                 _ = cancelled.cancelled() => {
                     tracing::info!(outcome = "cancelled", "tool call cancelled by the client");
                     text_error(if is_write {
@@ -304,6 +315,11 @@ impl ReviewServer {
             } else {
                 "ok"
             };
+            if let Some((sink, forwarder)) = events {
+                drop(sink);
+                // Its messages go out before the result.
+                let _ = forwarder.await;
+            }
             let elapsed = started.elapsed().as_secs_f64();
             self.shared.metrics.tool_call(tool, outcome, elapsed);
             tracing::info!(outcome, duration_ms = elapsed * 1e3, "tool call finished");
