@@ -21,6 +21,20 @@ fn assert_log_has_none_of(server: &HttpServer, secrets: &[&str]) {
             &secret[..secret.len().min(10)]
         );
     }
+    // Nor any token the (fake) GitHub issued for a signed-in user, whatever it was:
+    // GitHub's OAuth token formats, `gho_`/`ghu_`/`ghr_` and at least 20 characters.
+    for prefix in ["gho_", "ghu_", "ghr_"] {
+        for (at, _) in logs.match_indices(prefix) {
+            let run = logs[at + 4..]
+                .bytes()
+                .take_while(u8::is_ascii_alphanumeric)
+                .count();
+            assert!(
+                run < 20,
+                "the server log contains a GitHub user token ({prefix}…)"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -164,6 +178,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
     let (status, _) = send(as_refs(&form(rotated["refresh_token"].as_str().unwrap()))).await;
     assert_eq!(status, 400, "the newest refresh token died with its grant");
+    assert_log_has_none_of(&server, &[]);
 }
 
 #[tokio::test]
@@ -569,6 +584,7 @@ async fn revocation_ends_the_grant_and_a_token_revoked_at_github_signs_the_user_
         "the grant ended with GitHub's 401: the client signs in again"
     );
     assert!(challenge.contains("invalid_token"));
+    assert_log_has_none_of(&server, &[]);
 }
 
 #[tokio::test]
@@ -662,6 +678,7 @@ async fn a_restart_signs_nobody_out() {
             "a token is stored in clear"
         );
     }
+    assert_log_has_none_of(&server, &[]);
 }
 
 /// A client ID metadata document served from loopback (the server runs in test mode).
@@ -757,6 +774,7 @@ async fn a_client_id_metadata_document_signs_in_and_bad_documents_are_refused() 
         assert_eq!(response.status(), 400, "{client_id}");
         assert!(response.headers().get("location").is_none());
     }
+    assert_log_has_none_of(&server, &[]);
 }
 
 #[tokio::test]
@@ -845,4 +863,5 @@ async fn rmcps_authorization_manager_signs_in_against_our_issuer() {
         ("alice".to_owned(), "oauth".to_owned())
     );
     client.cancel().await.unwrap();
+    assert_log_has_none_of(&server, &[]);
 }
