@@ -33,8 +33,8 @@ pub fn echo(text: &str) -> String {
 
 /// Characters that change what a reader sees without being seen: bidirectional
 /// controls (Trojan Source), zero-width spaces and marks, the BOM, the soft hyphen,
-/// invisible operators and Unicode tag characters. ZWJ (U+200D) stays: emoji and
-/// several scripts need it.
+/// invisible operators and Unicode tag characters. ZWJ (U+200D) is judged by its
+/// neighbours instead (see [`zwj_joins`]).
 fn is_hidden(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
@@ -43,6 +43,20 @@ fn is_hidden(c: char) -> bool {
         | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}'
         | '\u{E0000}'..='\u{E007F}')
         || (c.is_control() && c != '\n' && c != '\t')
+}
+
+const ZWJ: char = '\u{200D}';
+
+/// Whether a ZWJ between `prev` and `next` joins something: emoji sequences
+/// (👩‍💻) and the letters of scripts that use it (Devanagari, Sinhala, Arabic, ...)
+/// have a visible non-ASCII character on both sides. Between ASCII letters
+/// (`MARK-\u{200D}SMALL`), next to a space or at either end it only hides a
+/// difference between two strings that look the same, so it goes.
+fn zwj_joins(prev: Option<char>, next: Option<char>) -> bool {
+    let joinable = |c: Option<char>| {
+        c.is_some_and(|c| !c.is_ascii() && !c.is_whitespace() && !is_hidden(c) && c != ZWJ)
+    };
+    joinable(prev) && joinable(next)
 }
 
 /// `text` without hidden characters; borrowed when there were none (the usual case).
@@ -54,11 +68,37 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(text);
     }
-    if text.chars().any(is_hidden) {
-        Cow::Owned(text.chars().filter(|&c| !is_hidden(c)).collect())
-    } else {
-        Cow::Borrowed(text)
+    let stray_zwj = || {
+        let chars: Vec<char> = text.chars().collect();
+        chars.iter().enumerate().any(|(i, &c)| {
+            c == ZWJ
+                && !zwj_joins(
+                    i.checked_sub(1).map(|p| chars[p]),
+                    chars.get(i + 1).copied(),
+                )
+        })
+    };
+    let hides = text.chars().any(is_hidden) || (text.contains(ZWJ) && stray_zwj());
+    if !hides {
+        return Cow::Borrowed(text);
     }
+    // Neighbours are judged on the text as sent, before anything is removed.
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let keep = if c == ZWJ {
+            zwj_joins(
+                i.checked_sub(1).map(|p| chars[p]),
+                chars.get(i + 1).copied(),
+            )
+        } else {
+            !is_hidden(c)
+        };
+        if keep {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// `text` without hidden characters, reusing its buffer when there were none.
@@ -126,6 +166,24 @@ mod tests {
             visible("plain text\nline 2\ttab"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn zwj_stays_where_it_joins_and_goes_where_it_only_hides() {
+        // Emoji sequences and Indic conjuncts keep it, unchanged and borrowed.
+        for joined in [
+            "👩\u{200D}💻",
+            "👨\u{200D}👩\u{200D}👧",
+            "क्\u{200D}ष",
+            "ශ්\u{200D}රී",
+        ] {
+            assert!(matches!(visible(joined), Cow::Borrowed(_)), "{joined:?}");
+        }
+        // Between ASCII letters, beside a space, at the ends: stripped.
+        assert_eq!(visible("MARK-\u{200D}SMALL"), "MARK-SMALL");
+        assert_eq!(visible("ad\u{200D}min"), "admin");
+        assert_eq!(visible("\u{200D}👩 x\u{200D} 日本\u{200D}"), "👩 x 日本");
+        assert_eq!(visible("é\u{200D}\u{200B}é"), "éé");
     }
 
     #[test]
