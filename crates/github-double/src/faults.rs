@@ -18,6 +18,10 @@ pub struct DoubleConfig {
     /// body in ten pieces spread over `slow_body_ms`.
     pub slow_body_ms: u64,
     pub slow_body_rate: f64,
+    /// The share `cut_body_rate` of answers sends its headers and half its body, then
+    /// breaks the connection.
+    #[serde(default)]
+    pub cut_body_rate: f64,
     /// Every N-th request gets a secondary rate limit (0 = never).
     pub secondary_rate_limit_every: u64,
     pub retry_after_secs: u64,
@@ -39,6 +43,7 @@ impl Default for DoubleConfig {
             hang_rate: 0.0,
             slow_body_ms: 0,
             slow_body_rate: 0.0,
+            cut_body_rate: 0.0,
             secondary_rate_limit_every: 0,
             retry_after_secs: 60,
             redirect_to: None,
@@ -61,6 +66,7 @@ pub struct ConfigPatch {
     pub hang_rate: Option<f64>,
     pub slow_body_ms: Option<u64>,
     pub slow_body_rate: Option<f64>,
+    pub cut_body_rate: Option<f64>,
     pub secondary_rate_limit_every: Option<u64>,
     pub retry_after_secs: Option<u64>,
     #[serde(default, with = "double_option")]
@@ -91,6 +97,7 @@ impl DoubleConfig {
             ("drop_rate", p.drop_rate),
             ("hang_rate", p.hang_rate),
             ("slow_body_rate", p.slow_body_rate),
+            ("cut_body_rate", p.cut_body_rate),
             ("redirect_rate", p.redirect_rate),
         ] {
             if let Some(r) = r {
@@ -110,6 +117,7 @@ impl DoubleConfig {
             hang_rate,
             slow_body_ms,
             slow_body_rate,
+            cut_body_rate,
             secondary_rate_limit_every,
             retry_after_secs,
             redirect_to,
@@ -125,6 +133,11 @@ impl DoubleConfig {
     pub fn slow_body_for(&self, n: u64) -> Option<std::time::Duration> {
         (self.slow_body_ms > 0 && hits(self.slow_body_rate, n))
             .then(|| std::time::Duration::from_millis(self.slow_body_ms))
+    }
+
+    /// Whether the `n`-th request's body is cut off halfway.
+    pub fn cut_body_for(&self, n: u64) -> bool {
+        hits(self.cut_body_rate, n)
     }
 
     /// Which fault, if any, the `n`-th request (1-based) gets.

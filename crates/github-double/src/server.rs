@@ -372,10 +372,40 @@ pub async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next
     entry.writes = writes.load(Ordering::Relaxed);
     app.log.record_time(started.elapsed().as_micros() as u64);
     app.log.push(entry);
+    if config.cut_body_for(n) {
+        return cut_body(resp).await;
+    }
     match config.slow_body_for(n) {
         Some(over) => slow_body(resp, over).await,
         None => resp,
     }
+}
+
+/// Sends the headers and the first half of the body, then fails the body stream, so
+/// hyper breaks the connection mid-answer.
+async fn cut_body(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let half = bytes.slice(..bytes.len() / 2);
+    // A pause between the half and the break, so the headers and the half are on
+    // the wire before hyper drops the connection.
+    let stream = futures_util::stream::unfold(0u8, move |step| {
+        let half = half.clone();
+        async move {
+            match step {
+                0 => Some((Ok::<_, std::io::Error>(half), 1)),
+                1 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Some((Err(std::io::Error::other("cut off on purpose")), 2))
+                }
+                _ => None,
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 async fn graphql_gate(

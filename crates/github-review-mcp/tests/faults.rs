@@ -207,7 +207,13 @@ async fn dropped_connections_are_retried_then_named() {
     );
     double.configure(json!({"drop_rate": 1.0})).await;
     let result = fetch(&client).await;
-    assert_error_naming(&result, "could not reach");
+    // GitHub took the connection and closed it: not "could not reach".
+    assert_error_naming(&result, "the connection was closed before an answer");
+    assert!(
+        !text(&result).contains("could not reach"),
+        "{}",
+        text(&result)
+    );
     double.configure(json!({"drop_rate": 0.0})).await;
     healthy(&client).await;
 }
@@ -288,4 +294,56 @@ async fn sigterm_lets_an_in_flight_write_finish_exits_zero_and_a_restart_loses_n
     let alice = restarted.connect(&[("x-github-token", ALICE)], None).await;
     assert_eq!(whoami(&alice, None).await.0, "alice");
     healthy(&alice).await;
+}
+
+/// Each kind of transport failure is named for what it was, so a reader knows
+/// whether GitHub is unreachable, misconfigured, or broke off mid-answer.
+#[tokio::test]
+async fn transport_failures_are_named_for_what_they_were() {
+    // Cut mid-body: headers and half the body, then the connection breaks.
+    let (double, _server, client) = setup(&["--max-retry-wait", "1"], CAROL).await;
+    double.configure(json!({"cut_body_rate": 1.0})).await;
+    assert_error_naming(&fetch(&client).await, "the answer was cut off mid-body");
+    double.configure(json!({"cut_body_rate": 0.0})).await;
+    healthy(&client).await;
+
+    // Nothing listens on the port: refused.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // TLS on a port that speaks plain HTTP: the handshake fails.
+    let plain = url::Url::parse(&double.url).unwrap().port().unwrap();
+    for (host, cause) in [
+        (
+            format!("http://127.0.0.1:{closed}"),
+            "the connection was refused",
+        ),
+        (
+            format!("https://127.0.0.1:{plain}"),
+            "the TLS handshake failed",
+        ),
+        (
+            "https://no-such-host.invalid".to_owned(),
+            "the host name did not resolve (DNS)",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("stdio.log");
+        let mut cmd = tokio::process::Command::new(server_bin());
+        cmd.arg("stdio")
+            .env_clear()
+            .env("GITHUB_HOST", &host)
+            .env("RUST_LOG", "info")
+            .args(["--github-timeout", "5", "--max-retry-wait", "1"]);
+        let (transport, _) = rmcp::transport::TokioChildProcess::builder(cmd)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let client = rmcp::ServiceExt::serve((), transport).await.unwrap();
+        let result = call(&client, "whoami", json!({}), Some(CAROL)).await;
+        assert_error_naming(&result, cause);
+        assert!(text(&result).starts_with("") && !text(&result).contains(&CAROL[4..]));
+        client.cancel().await.unwrap();
+    }
 }

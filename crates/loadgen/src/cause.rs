@@ -25,8 +25,8 @@ pub fn classify(text: &str) -> &'static str {
         ("GitHub server error (", "github_5xx"),
         // GitHubError::Timeout: "GitHub did not answer within 2s"
         ("did not answer within", "github_timeout"),
-        // GitHubError::Network: "could not reach HOST: connection failed"
-        ("could not reach", "network"),
+        // GitHubError::Network: "network error with HOST: the connection was reset"
+        ("network error with", "network"),
         // GitHubError::SecondaryRateLimit (before the primary one: both say "rate limit")
         ("secondary rate limit", "secondary_rate_limit"),
         // GitHubError::RateLimited: "GitHub rate limit exhausted for the graphql budget ..."
@@ -68,7 +68,7 @@ mod tests {
             ("isError: GitHub server error (502); try again later", "github_5xx"),
             ("isError: GitHub did not answer within 2s", "github_timeout"),
             (
-                "isError: could not reach 127.0.0.1: the connection broke while reading the answer",
+                "isError: network error with 127.0.0.1: the answer was cut off mid-body",
                 "network",
             ),
             (

@@ -41,6 +41,50 @@ impl Credential {
     }
 }
 
+/// What a transport failure was, in words a reader can act on: refused, reset,
+/// closed before an answer, cut mid-answer, TLS, DNS. Read from the error's chain
+/// (I/O error kinds first, then hyper's and rustls' own wording); never its URL.
+fn transport_failure(e: &reqwest::Error) -> &'static str {
+    use std::error::Error as _;
+    use std::io::ErrorKind;
+    let mut texts = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::ConnectionRefused => {
+                    return "the connection was refused (nothing listens there, or a firewall said no)"
+                }
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                    return "the connection was reset"
+                }
+                ErrorKind::UnexpectedEof if !(e.is_body() || e.is_decode()) => {
+                    return "the connection was closed before an answer"
+                }
+                _ => {}
+            }
+        }
+        texts.push(s.to_string().to_ascii_lowercase());
+        source = s.source();
+    }
+    let said = |needle: &str| texts.iter().any(|t| t.contains(needle));
+    if said("dns error") || said("failed to lookup address") || said("name or service not known") {
+        "the host name did not resolve (DNS)"
+    } else if said("certificate") || said("tls") || said("handshake") || said("corrupt message") {
+        "the TLS handshake failed (a certificate, or not TLS at all on that port)"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off mid-body"
+    } else if said("connection closed before message completed") || said("incomplete message") {
+        "the connection was closed before an answer"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_redirect() {
+        "too many redirects"
+    } else {
+        "the request failed"
+    }
+}
+
 /// Tunables of the client's politeness towards GitHub.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -517,18 +561,9 @@ impl GitHubClient {
         if e.is_timeout() {
             return GitHubError::Timeout(self.options.timeout);
         }
-        let reason = if e.is_connect() {
-            "connection failed"
-        } else if e.is_body() || e.is_decode() {
-            "the connection broke while reading the answer"
-        } else if e.is_redirect() {
-            "too many redirects"
-        } else {
-            "the request failed"
-        };
         GitHubError::Network {
             host: self.host.display_name(),
-            reason: reason.to_owned(),
+            reason: transport_failure(e).to_owned(),
         }
     }
 

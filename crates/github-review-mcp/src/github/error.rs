@@ -25,7 +25,7 @@ pub enum GitHubError {
     Unexpected { status: u16, message: String },
     #[error("GitHub did not answer within {0:?}")]
     Timeout(Duration),
-    #[error("could not reach {host}: {reason}")]
+    #[error("network error with {host}: {reason}")]
     Network { host: String, reason: String },
     #[error("GitHub redirected the request to another host ({0}); not followed, so the token was not sent there")]
     RedirectElsewhere(String),
