@@ -10,6 +10,17 @@ use common::signin::*;
 use common::*;
 use serde_json::{json, Value};
 
+async fn get_json(url: &str) -> Value {
+    browser()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// No secret of the sign-in may be in the server's log, at trace level.
 fn assert_log_has_none_of(server: &HttpServer, secrets: &[&str]) {
     let logs = server.logs();
@@ -44,28 +55,14 @@ async fn a_user_signs_in_and_whoami_names_them_with_source_oauth() {
     let base = &server.base;
 
     // Discovery: the resource names this server as its authorization server.
-    let prm: Value = browser()
-        .get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let prm = get_json(&format!("{base}/.well-known/oauth-protected-resource/mcp")).await;
     assert_eq!(prm["authorization_servers"], json!([base]));
     assert_eq!(prm["resource"], format!("{base}/mcp"));
     assert_eq!(
         prm["scopes_supported"],
         json!(["review:read", "review:write"])
     );
-    let asm: Value = browser()
-        .get(format!("{base}/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let asm = get_json(&format!("{base}/.well-known/oauth-authorization-server")).await;
     assert_eq!(asm["issuer"], *base);
     assert_eq!(asm["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(asm["client_id_metadata_document_supported"], true);
