@@ -8,20 +8,11 @@
 // GITHUB_REVIEW_MCP_BIN and GITHUB_DOUBLE_BIN (`cargo build --workspace --bins`).
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 
-export const REPO = fileURLToPath(new URL("../../", import.meta.url));
-export const SERVER_BIN =
-  process.env.GITHUB_REVIEW_MCP_BIN ?? `${REPO}target/debug/github-review-mcp`;
-export const DOUBLE_BIN = process.env.GITHUB_DOUBLE_BIN ?? `${REPO}target/debug/github-double`;
-export const SEED = `${REPO}crates/github-review-mcp/tests/fixtures/seed.json`;
+import { freePort, startServer as startHttpServer } from "./procs.mjs";
+
+export { DOUBLE_BIN, freePort, REPO, SEED, SERVER_BIN, startDouble } from "./procs.mjs";
 
 /** The seed's OAuth App: the server signs users in to GitHub (the double) with it. */
 export const GITHUB_APP = { id: "Iv1.doubleoauthapp", secret: "double-oauth-secret" };
@@ -29,88 +20,8 @@ export const GITHUB_APP = { id: "Iv1.doubleoauthapp", secret: "double-oauth-secr
 export const OAUTH_KEY = "9e3779b97f4a7c15f39cc0605cedc8341082276bf3a27251f86c6a11d0c18e95";
 export const SCOPES = ["review:read", "review:write"];
 
-const START_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 15_000; // any one HTTP request of a sign-in
 const bounded = () => AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-
-// Every child started here, so a test that fails half-way leaves nothing running.
-const children = new Set();
-process.once("exit", () => {
-  for (const child of children) child.kill("SIGKILL");
-});
-
-function track(child) {
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
-}
-
-/** Ends `child` (SIGTERM, then SIGKILL after 5 s) and waits for it. */
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** A port nothing listens on now (the server's public URL must be known before it starts). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves with the first line of `stream` that `pick` maps to a value; rejects on timeout. */
-function firstLine(stream, pick, what, timeoutMs = START_TIMEOUT_MS) {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: stream });
-    const timer = setTimeout(() => {
-      lines.close();
-      reject(new Error(`${what} did not start within ${timeoutMs} ms`));
-    }, timeoutMs);
-    lines.on("line", (line) => {
-      const value = pick(line);
-      if (value !== undefined) {
-        clearTimeout(timer);
-        resolve(value);
-      }
-    });
-    lines.once("close", () => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited before it was ready`));
-    });
-  });
-}
-
-/** github-double with the test seed, on a port of its own. */
-export async function startDouble() {
-  const child = track(
-    spawn(DOUBLE_BIN, ["--seed", SEED, "--listen", "127.0.0.1:0"], {
-      stdio: ["ignore", "pipe", "ignore"],
-    }),
-  );
-  child.once("error", () => {}); // a missing binary surfaces as the start error below
-  const url = await firstLine(
-    child.stdout,
-    (line) => line.match(/^listening on (\S+)/)?.[1],
-    `github-double (${DOUBLE_BIN}; build it with \`cargo build --workspace --bins\`)`,
-  );
-  child.stdout.resume(); // keep the pipe drained
-  return {
-    url,
-    async stats() {
-      return (await fetch(`${url}/_double/oauth/stats`, { signal: bounded() })).json();
-    },
-    stop: () => stop(child),
-  };
-}
 
 /**
  * `github-review-mcp http --oauth` in front of `double`, in a clean environment, at
@@ -121,50 +32,19 @@ export async function startDouble() {
 export async function startServer(double, { testMode = false, env = {}, rustLog = "info" } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const state = mkdtempSync(join(tmpdir(), "grm-node-state-"));
-  const args = ["http", "--listen", `127.0.0.1:${port}`, "--public-url", base, "--oauth"];
-  args.push("--state", "memory");
+  const args = ["--public-url", base, "--oauth"];
   if (testMode) args.push("--oauth-test-mode");
-  const child = track(
-    spawn(SERVER_BIN, args, {
-      // Only these: the server reads nothing else from the environment here.
-      env: {
-        PATH: process.env.PATH,
-        GITHUB_HOST: double.url,
-        GITHUB_OAUTH_CLIENT_ID: GITHUB_APP.id,
-        GITHUB_OAUTH_CLIENT_SECRET: GITHUB_APP.secret,
-        GITHUB_REVIEW_MCP_OAUTH_KEY: OAUTH_KEY,
-        XDG_STATE_HOME: state,
-        RUST_LOG: rustLog,
-        ...env,
-      },
-      stdio: ["ignore", "ignore", "pipe"],
-    }),
-  );
-  child.once("error", () => {});
-  let log = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (chunk) => (log += chunk));
-  try {
-    await firstLine(
-      child.stderr,
-      (line) => (line.includes(`MCP at ${base}/mcp`) ? true : undefined),
-      `github-review-mcp (${SERVER_BIN}; build it with \`cargo build --workspace --bins\`)`,
-    );
-  } catch (error) {
-    error.message += `\nserver stderr:\n${log}`;
-    await stop(child);
-    throw error;
-  }
-  return {
-    base,
-    mcpUrl: `${base}/mcp`,
-    logs: () => log,
-    async stop() {
-      await stop(child);
-      rmSync(state, { recursive: true, force: true });
+  return startHttpServer(double, {
+    listen: `127.0.0.1:${port}`,
+    args,
+    env: {
+      GITHUB_OAUTH_CLIENT_ID: GITHUB_APP.id,
+      GITHUB_OAUTH_CLIENT_SECRET: GITHUB_APP.secret,
+      GITHUB_REVIEW_MCP_OAUTH_KEY: OAUTH_KEY,
+      ...env,
     },
-  };
+    rustLog,
+  });
 }
 
 /** PKCE S256: a fresh verifier and its challenge. */

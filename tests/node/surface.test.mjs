@@ -15,14 +15,8 @@
 // makes the SDK send notifications/cancelled for the request and reject its promise.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -32,147 +26,14 @@ import {
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SERVER_BIN =
-  process.env.GITHUB_REVIEW_MCP_BIN ?? `${REPO}target/debug/github-review-mcp`;
-const DOUBLE_BIN = process.env.GITHUB_DOUBLE_BIN ?? `${REPO}target/debug/github-double`;
-const SEED = `${REPO}crates/github-review-mcp/tests/fixtures/seed.json`;
+import { startDouble, startServer } from "./procs.mjs";
 
 const ALICE = "ghp_aliceAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 const PR7 = "acme/widgets#7";
 const BULKY = "acme/bulky#1"; // 400 review threads: 4 pages of 100
 
 const TIMEOUT = { timeout: 60_000 }; // a test, and each before/after hook
-const START_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 20_000; // any one MCP request (the SDK's own timeout)
-const bounded = () => AbortSignal.timeout(10_000); // any one request to the double's API
-
-// Every child started here, so a test that fails half-way leaves nothing running.
-const children = new Set();
-process.once("exit", () => {
-  for (const child of children) child.kill("SIGKILL");
-});
-
-function track(child) {
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  child.once("error", () => {}); // a missing binary surfaces as the start error
-  return child;
-}
-
-/** Ends `child` (SIGTERM, then SIGKILL after 5 s) and waits for it. */
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Resolves with the first line of `stream` that `pick` maps to a value; rejects on timeout. */
-function firstLine(stream, pick, what) {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: stream });
-    const timer = setTimeout(() => {
-      lines.close();
-      reject(new Error(`${what} did not start within ${START_TIMEOUT_MS} ms`));
-    }, START_TIMEOUT_MS);
-    lines.on("line", (line) => {
-      const value = pick(line);
-      if (value !== undefined) {
-        clearTimeout(timer);
-        resolve(value);
-      }
-    });
-    lines.once("close", () => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited before it was ready`));
-    });
-  });
-}
-
-/** github-double with the test seed, its request log and its config. */
-async function startDouble() {
-  const child = track(
-    spawn(DOUBLE_BIN, ["--seed", SEED, "--listen", "127.0.0.1:0"], {
-      stdio: ["ignore", "pipe", "ignore"],
-    }),
-  );
-  let url;
-  try {
-    url = await firstLine(
-      child.stdout,
-      (line) => line.match(/^listening on (\S+)/)?.[1],
-      `github-double (${DOUBLE_BIN}; build it with \`cargo build --workspace --bins\`)`,
-    );
-  } catch (error) {
-    await stop(child);
-    throw error;
-  }
-  child.stdout.resume(); // keep the pipe drained
-  const api = async (method, path, body) => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      signal: bounded(),
-      ...(body === undefined
-        ? {}
-        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-    });
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-    return response;
-  };
-  return {
-    url,
-    /** The request log: method, path, user, ... */
-    requests: async () => (await api("GET", "/_double/requests")).json(),
-    clearRequests: async () => void (await api("DELETE", "/_double/requests")),
-    /** `POST /_double/config`: latency and injected faults (a partial update). */
-    configure: async (patch) => void (await api("POST", "/_double/config", patch)),
-    stop: () => stop(child),
-  };
-}
-
-/** `github-review-mcp http` in front of `double`, in a clean environment; stderr kept. */
-async function startServer(double) {
-  const state = mkdtempSync(join(tmpdir(), "grm-node-surface-"));
-  const child = track(
-    spawn(SERVER_BIN, ["http", "--listen", "127.0.0.1:0", "--state", "memory"], {
-      // Only these: like `env -i`, nothing else is inherited.
-      env: {
-        PATH: process.env.PATH,
-        GITHUB_HOST: double.url,
-        XDG_STATE_HOME: state,
-        RUST_LOG: "info",
-      },
-      stdio: ["ignore", "ignore", "pipe"],
-    }),
-  );
-  let log = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (chunk) => (log += chunk));
-  let mcpUrl;
-  try {
-    mcpUrl = await firstLine(
-      child.stderr,
-      (line) => line.match(/MCP at (http:\/\/\S+\/mcp)/)?.[1],
-      `github-review-mcp (${SERVER_BIN}; build it with \`cargo build --workspace --bins\`)`,
-    );
-  } catch (error) {
-    error.message += `\nserver stderr:\n${log}`;
-    await stop(child);
-    rmSync(state, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    mcpUrl,
-    logs: () => log,
-    async stop() {
-      await stop(child);
-      rmSync(state, { recursive: true, force: true });
-    },
-  };
-}
 
 /** An initialized SDK client of `server` sending `token` as X-GitHub-Token. */
 async function connect(server, token = ALICE) {
