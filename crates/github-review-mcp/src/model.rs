@@ -320,6 +320,32 @@ pub struct ThreadResolution {
     pub resolved_by: Option<String>,
 }
 
+/// What `reply_and_resolve` did: the reply, then the resolution. A step that did not
+/// happen is `null`, and `error` says which step failed and why.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ReplyAndResolve {
+    pub reply: Option<CreatedComment>,
+    pub resolution: Option<ThreadResolution>,
+    pub error: Option<String>,
+}
+
+/// One thread of `resolve_review_threads`: its new state, or why it did not change.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ThreadOutcome {
+    pub thread_id: String,
+    /// The thread's state after the call, when GitHub answered.
+    pub resolution: Option<ThreadResolution>,
+    pub error: Option<String>,
+}
+
+/// Every thread's outcome, in the order asked; `failed` counts the ones that did not change.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ThreadOutcomes {
+    pub threads: Vec<ThreadOutcome>,
+    pub succeeded: u32,
+    pub failed: u32,
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ReviewOutcome {
     /// Numeric id of the review.

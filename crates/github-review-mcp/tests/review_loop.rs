@@ -507,3 +507,143 @@ async fn an_unknown_tool_in_the_tools_flag_stops_start_up() {
         "{err}"
     );
 }
+
+/// The composite writes: reply and resolve in one call, and many threads at once,
+/// each outcome reported and a partial failure never hidden.
+#[tokio::test]
+async fn reply_and_resolve_and_resolving_many_report_every_outcome() {
+    let double = Double::start().await;
+    let server = HttpServer::start(&double, ServerOptions::default()).await;
+    let alice = server.connect(&[("x-github-token", ALICE)], None).await;
+    let pr = "acme/widgets#7";
+    let open = call(
+        &alice,
+        "list_review_threads",
+        json!({"pr_url": pr, "is_resolved": false}),
+        None,
+    )
+    .await;
+    let threads = structured(&open)["threads"].as_array().unwrap().clone();
+    let (first, second) = (&threads[0], &threads[1]);
+    let first_id = s(first, "id");
+    let comment = first["first_comment"]["id"].as_u64().unwrap();
+
+    let done = call(
+        &alice,
+        "reply_and_resolve",
+        json!({"pr_url": pr, "comment_id": comment, "thread_id": first_id, "body": "Fixed in 9f8e7d."}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&done), "{}", text(&done));
+    let v = structured(&done);
+    assert_eq!(v["reply"]["in_reply_to_id"].as_u64(), Some(comment));
+    assert_eq!(v["resolution"]["is_resolved"], true);
+    assert!(v["error"].is_null());
+    assert!(
+        text(&done).contains("Replied") && text(&done).contains("is resolved"),
+        "{}",
+        text(&done)
+    );
+
+    // The reply lands, the resolve does not (a thread id GitHub does not know): the
+    // reply is reported, the failure named, the result an error.
+    let partial = call(
+        &alice,
+        "reply_and_resolve",
+        json!({"pr_url": pr, "comment_id": comment, "thread_id": "PRRT_doesnotexist", "body": "One more note."}),
+        None,
+    )
+    .await;
+    assert!(is_error(&partial), "{}", text(&partial));
+    let v = structured(&partial);
+    assert!(v["reply"]["id"].as_u64().is_some(), "the reply stands: {v}");
+    assert!(v["resolution"].is_null());
+    assert!(
+        s(v, "error")
+            .contains("the reply was posted, but resolving thread PRRT_doesnotexist failed"),
+        "{v}"
+    );
+
+    // A reply that fails resolves nothing.
+    let refused = call(
+        &alice,
+        "reply_and_resolve",
+        json!({"pr_url": pr, "comment_id": 999_999_999u64, "thread_id": s(second, "id"), "body": "x"}),
+        None,
+    )
+    .await;
+    assert!(
+        is_error(&refused) && text(&refused).contains("the thread was not resolved"),
+        "{}",
+        text(&refused)
+    );
+    let still_open = call(
+        &alice,
+        "list_review_threads",
+        json!({"pr_url": pr, "is_resolved": false}),
+        None,
+    )
+    .await;
+    assert!(text(&still_open).contains(&s(second, "id")));
+
+    // Many at once: one unknown id fails, the others change, each is reported.
+    let second_id = s(second, "id");
+    let many = call(
+        &alice,
+        "resolve_review_threads",
+        json!({"thread_ids": [first_id, "PRRT_doesnotexist", second_id]}),
+        None,
+    )
+    .await;
+    assert!(
+        is_error(&many),
+        "a partial failure is an error: {}",
+        text(&many)
+    );
+    let v = structured(&many);
+    assert_eq!(
+        (v["succeeded"].as_u64(), v["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{v}"
+    );
+    let outcomes = v["threads"].as_array().unwrap();
+    assert_eq!(outcomes[1]["thread_id"], "PRRT_doesnotexist");
+    assert!(
+        outcomes[1]["error"].is_string() && outcomes[2]["resolution"]["is_resolved"] == true,
+        "{v}"
+    );
+    assert!(text(&many).contains("FAILED"), "{}", text(&many));
+    let reopened = call(
+        &alice,
+        "resolve_review_threads",
+        json!({"thread_ids": [second_id], "resolve": false}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&reopened), "{}", text(&reopened));
+    assert_eq!(
+        structured(&reopened)["threads"][0]["resolution"]["is_resolved"],
+        false
+    );
+    let too_many: Vec<String> = (0..51).map(|i| format!("PRRT_{i}")).collect();
+    let refused = call(
+        &alice,
+        "resolve_review_threads",
+        json!({"thread_ids": too_many}),
+        None,
+    )
+    .await;
+    assert!(
+        is_error(&refused) && text(&refused).contains("1 to 50"),
+        "{}",
+        text(&refused)
+    );
+    let writes: u64 = double
+        .requests()
+        .await
+        .iter()
+        .filter_map(|r| r["writes"].as_u64())
+        .sum();
+    assert!(writes >= 6, "the double saw the writes: {writes}");
+}

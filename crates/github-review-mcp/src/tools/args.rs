@@ -182,6 +182,44 @@ pub struct ReplyArgs {
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ReplyAndResolveArgs {
+    /// The pull request the thread belongs to: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    /// Numeric id of a comment of the thread (its last one, usually): the reply answers it.
+    pub comment_id: u64,
+    /// The thread's GraphQL node id (`PRRT_...`): resolved once the reply is posted.
+    pub thread_id: String,
+    /// The reply, in GitHub Markdown: what was changed, or why not.
+    pub body: String,
+}
+
+/// How many threads one `resolve_review_threads` call may change.
+pub const MAX_THREADS_AT_ONCE: usize = 50;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ThreadsArgs {
+    /// The threads' GraphQL node ids (`PRRT_...`), 1 to 50.
+    pub thread_ids: Vec<String>,
+    /// `false` reopens them instead. Default `true`.
+    #[serde(default)]
+    pub resolve: Option<bool>,
+}
+
+/// A review thread's node id as GitHub writes it, checked before anything is sent.
+pub fn check_thread_id(id: &str) -> Result<&str, String> {
+    let id = id.trim();
+    if id.is_empty()
+        || id.len() > 200
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b))
+    {
+        return Err("thread_id must be a review thread's node id (PRRT_...)".into());
+    }
+    Ok(id)
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct ThreadArgs {
     /// The thread's GraphQL node id (`PRRT_...`), as fetch_pr_review_comments and list_review_threads give it.
     pub thread_id: String,

@@ -367,6 +367,16 @@ pub fn argument_errors(arguments: &[u8]) -> Vec<String> {
     if let Some(args) = parse::<args::IssueCommentArgs>(arguments) {
         errors.extend(args::check_body("body", &args.body).err());
     }
+    if let Some(args) = parse::<args::ReplyAndResolveArgs>(arguments) {
+        errors.extend(args::check_thread_id(&args.thread_id).err());
+    }
+    if let Some(args) = parse::<args::ThreadsArgs>(arguments) {
+        errors.extend(
+            args.thread_ids
+                .iter()
+                .filter_map(|t| args::check_thread_id(t).err()),
+        );
+    }
     errors
 }
 
@@ -663,9 +673,11 @@ mod tests {
             "delete_pending_review",
             "add_pending_review_comment",
             "add_issue_comment",
+            "reply_and_resolve",
+            "resolve_review_threads",
         ];
         let tools = ReviewServer::all_tools();
-        assert_eq!(tools.len(), 15);
+        assert_eq!(tools.len(), 17);
         for tool in &tools {
             let a = tool.annotations.as_ref().expect("annotations");
             let is_write = writes.contains(&tool.name.as_ref());

@@ -9,13 +9,16 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    check_body, AddPendingCommentArgs, CreateReviewArgs, DeleteReviewArgs, InlineCommentArgs,
-    IssueCommentArgs, ReplyArgs, ReviewEvent, Side, SubmitReviewArgs, ThreadArgs,
+    check_body, check_thread_id, AddPendingCommentArgs, CreateReviewArgs, DeleteReviewArgs,
+    InlineCommentArgs, IssueCommentArgs, ReplyAndResolveArgs, ReplyArgs, ReviewEvent, Side,
+    SubmitReviewArgs, ThreadArgs, ThreadsArgs, MAX_THREADS_AT_ONCE,
 };
 use super::{respond, text_error, ReviewServer};
 use crate::github::reviews::{self, InlineComment};
 use crate::github::threads;
-use crate::model::{CreatedComment, ReviewOutcome, ThreadResolution};
+use crate::model::{
+    CreatedComment, ReplyAndResolve, ReviewOutcome, ThreadOutcome, ThreadOutcomes, ThreadResolution,
+};
 use crate::untrusted::echo;
 
 /// One audit line per landed write: who (login; the span adds the token's
@@ -401,6 +404,195 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
         })
         .await
     }
+
+    #[tool(
+        name = "reply_and_resolve",
+        description = "Answer a review thread and resolve it, in one call: posts the reply (comment_id: a \
+comment of the thread, thread_id: its PRRT_ id), then resolves the thread. Both outcomes are reported; if the \
+reply fails nothing is resolved, and if the resolve fails the reply still stands and the error says so.",
+        output_schema = schema_for_output::<ReplyAndResolve>(),
+        annotations(title = "Reply and resolve", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn reply_and_resolve(
+        &self,
+        Parameters(args): Parameters<ReplyAndResolveArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("reply_and_resolve", &ctx, |call| async move {
+            let checked = check_body("body", &args.body)
+                .and_then(|()| check_thread_id(&args.thread_id).map(str::to_owned));
+            let thread_id = match checked {
+                Ok(id) => id,
+                Err(e) => return text_error(e),
+            };
+            let pr = match self.parse_pr(&args.pr_url) {
+                Ok(pr) => pr,
+                Err(e) => return e,
+            };
+            let github = self.github();
+            let reply =
+                match reviews::reply(github, &call.credential, &pr, args.comment_id, &args.body)
+                    .await
+                {
+                    Ok(reply) => reply,
+                    Err(err) => {
+                        return text_error(format!(
+                        "Could not reply to comment {} on {pr}: {err}; the thread was not resolved",
+                        args.comment_id
+                    ))
+                    }
+                };
+            audit(
+                "reply_and_resolve",
+                &format!("{pr} comment {}", args.comment_id),
+                &reply.id.to_string(),
+                reply.author.as_deref(),
+            );
+            let outcome =
+                match threads::set_resolved(github, &call.credential, &thread_id, true).await {
+                    Ok(resolution) => {
+                        audit(
+                            "reply_and_resolve",
+                            &thread_id,
+                            &thread_id,
+                            resolution.resolved_by.as_deref(),
+                        );
+                        ReplyAndResolve {
+                            reply: Some(reply),
+                            resolution: Some(resolution),
+                            error: None,
+                        }
+                    }
+                    Err(err) => ReplyAndResolve {
+                        reply: Some(reply),
+                        resolution: None,
+                        error: Some(format!(
+                            "the reply was posted, but resolving thread {thread_id} failed: {err}"
+                        )),
+                    },
+                };
+            let mut text = created_comment_text("Replied", outcome.reply.as_ref().expect("posted"));
+            match (&outcome.resolution, &outcome.error) {
+                (Some(r), _) => text.push_str(&format!(
+                    "\nThread {} on {} is resolved",
+                    r.thread_id, r.path
+                )),
+                (None, Some(e)) => text.push_str(&format!("\nNot resolved: {e}")),
+                (None, None) => {}
+            }
+            let failed = outcome.error.is_some();
+            let mut result = super::structured(
+                serde_json::to_value(&outcome).unwrap_or_default(),
+                vec![text],
+            );
+            if failed {
+                result.is_error = Some(true);
+            }
+            result
+        })
+        .await
+    }
+
+    #[tool(
+        name = "resolve_review_threads",
+        description = "Resolve (or, with resolve=false, reopen) several review threads at once: thread_ids are \
+PRRT_ ids, 1 to 50. Each thread's outcome is reported in order; if any fails the result is an error that names \
+each failure, and the others still changed.",
+        output_schema = schema_for_output::<ThreadOutcomes>(),
+        annotations(title = "Resolve several review threads", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
+    )]
+    async fn resolve_review_threads(
+        &self,
+        Parameters(args): Parameters<ThreadsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("resolve_review_threads", &ctx, |call| async move {
+            if args.thread_ids.is_empty() || args.thread_ids.len() > MAX_THREADS_AT_ONCE {
+                return text_error(format!(
+                    "thread_ids must list 1 to {MAX_THREADS_AT_ONCE} threads"
+                ));
+            }
+            let ids = match args
+                .thread_ids
+                .iter()
+                .map(|t| check_thread_id(t).map(str::to_owned))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(ids) => ids,
+                Err(e) => return text_error(e),
+            };
+            let resolve = args.resolve.unwrap_or(true);
+            let verb = if resolve { "resolve" } else { "unresolve" };
+            // One at a time: a token's writes go one by one anyway (GitHub's advice).
+            let mut threads_out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let outcome = match threads::set_resolved(
+                    self.github(),
+                    &call.credential,
+                    &id,
+                    resolve,
+                )
+                .await
+                {
+                    Ok(resolution) => {
+                        audit(
+                            "resolve_review_threads",
+                            &id,
+                            &id,
+                            resolution.resolved_by.as_deref(),
+                        );
+                        ThreadOutcome {
+                            thread_id: id,
+                            resolution: Some(resolution),
+                            error: None,
+                        }
+                    }
+                    Err(err) => ThreadOutcome {
+                        thread_id: id,
+                        resolution: None,
+                        error: Some(err.to_string()),
+                    },
+                };
+                threads_out.push(outcome);
+            }
+            let failed = threads_out.iter().filter(|t| t.error.is_some()).count() as u32;
+            let outcomes = ThreadOutcomes {
+                succeeded: threads_out.len() as u32 - failed,
+                failed,
+                threads: threads_out,
+            };
+            let mut text = format!(
+                "{verb}d {} of {} threads",
+                outcomes.succeeded,
+                outcomes.threads.len()
+            );
+            for t in &outcomes.threads {
+                match (&t.resolution, &t.error) {
+                    (Some(r), _) => text.push_str(&format!(
+                        "\n- {}: {} on {}",
+                        t.thread_id,
+                        if r.is_resolved {
+                            "resolved"
+                        } else {
+                            "unresolved"
+                        },
+                        r.path
+                    )),
+                    (None, Some(e)) => text.push_str(&format!("\n- {}: FAILED, {e}", t.thread_id)),
+                    (None, None) => {}
+                }
+            }
+            let mut result = super::structured(
+                serde_json::to_value(&outcomes).unwrap_or_default(),
+                vec![text],
+            );
+            if failed > 0 {
+                result.is_error = Some(true);
+            }
+            result
+        })
+        .await
+    }
 }
 
 impl ReviewServer {
@@ -428,15 +620,10 @@ impl ReviewServer {
         resolve: bool,
     ) -> Result<CallToolResult, ErrorData> {
         self.run(tool, &ctx, |call| async move {
-            let id = args.thread_id.trim();
-            if id.is_empty()
-                || id.len() > 200
-                || !id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b))
-            {
-                return text_error("thread_id must be a review thread's node id (PRRT_...)");
-            }
+            let id = match check_thread_id(&args.thread_id) {
+                Ok(id) => id,
+                Err(e) => return text_error(e),
+            };
             let result = threads::set_resolved(self.github(), &call.credential, id, resolve).await;
             if let Ok(t) = &result {
                 audit(tool, id, id, t.resolved_by.as_deref());
