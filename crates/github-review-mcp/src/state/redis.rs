@@ -26,6 +26,11 @@ use crate::auth::TokenId;
 
 const PREFIX: &str = "grm";
 
+/// A record's TTL as Redis's `PX` takes it: whole milliseconds, at least one.
+fn ttl_ms(ttl: Duration) -> u64 {
+    ttl.as_millis().max(1) as u64
+}
+
 /// KEYS: spent, backoff, share. ARGV: share limit, window seconds, "1" with a share.
 /// Returns {spent reset or false, backoff-until ms or false, granted (1/0/-1), ttl}.
 const BEFORE_REQUEST: &str = r"
@@ -159,6 +164,17 @@ impl RedisStore {
         outcome
     }
 
+    /// One record command, bounded like every other; a failure is `Unavailable`
+    /// (records fail closed, they have no local fallback).
+    async fn record<T: redis::FromRedisValue + Send + 'static>(
+        &self,
+        cmd: redis::Cmd,
+    ) -> Result<T, StateError> {
+        self.run(|mut c| async move { cmd.query_async::<T>(&mut c).await })
+            .await
+            .map_err(Self::unavailable)
+    }
+
     fn key(kind: &str, id: &str) -> String {
         format!("{PREFIX}:{kind}:{id}")
     }
@@ -286,15 +302,9 @@ impl Store for RedisStore {
     }
 
     async fn get(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError> {
-        let key = Self::key(space.as_str(), key);
-        self.run(|mut c| async move {
-            redis::cmd("GET")
-                .arg(key)
-                .query_async::<Option<Vec<u8>>>(&mut c)
-                .await
-        })
-        .await
-        .map_err(Self::unavailable)
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(Self::key(space.as_str(), key));
+        self.record(cmd).await
     }
 
     async fn put(
@@ -304,40 +314,25 @@ impl Store for RedisStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<(), StateError> {
-        let key = Self::key(space.as_str(), key);
-        let value = value.to_vec();
-        let ttl_ms = ttl.as_millis().max(1) as u64;
-        self.run(|mut c| async move {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("PX")
-                .arg(ttl_ms)
-                .query_async::<()>(&mut c)
-                .await
-        })
-        .await
-        .map_err(Self::unavailable)
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(Self::key(space.as_str(), key))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_ms(ttl));
+        self.record(cmd).await
     }
 
     async fn delete(&self, space: Space, key: &str) -> Result<(), StateError> {
-        let key = Self::key(space.as_str(), key);
-        self.run(|mut c| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await })
-            .await
-            .map_err(Self::unavailable)
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(Self::key(space.as_str(), key));
+        self.record(cmd).await
     }
 
     async fn take(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError> {
-        let key = Self::key(space.as_str(), key);
         // GETDEL (Redis 6.2+) is atomic: of two replicas redeeming one code, one wins.
-        self.run(|mut c| async move {
-            redis::cmd("GETDEL")
-                .arg(key)
-                .query_async::<Option<Vec<u8>>>(&mut c)
-                .await
-        })
-        .await
-        .map_err(Self::unavailable)
+        let mut cmd = redis::cmd("GETDEL");
+        cmd.arg(Self::key(space.as_str(), key));
+        self.record(cmd).await
     }
 
     async fn put_if_absent(
@@ -347,23 +342,14 @@ impl Store for RedisStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StateError> {
-        let key = Self::key(space.as_str(), key);
-        let value = value.to_vec();
-        let ttl_ms = ttl.as_millis().max(1) as u64;
         // SET NX: Redis decides which replica's claim wins.
-        self.run(|mut c| async move {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl_ms)
-                .query_async::<Option<String>>(&mut c)
-                .await
-        })
-        .await
-        .map(|ok| ok.is_some())
-        .map_err(Self::unavailable)
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(Self::key(space.as_str(), key))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms(ttl));
+        Ok(self.record::<Option<String>>(cmd).await?.is_some())
     }
 
     async fn replace(
@@ -373,21 +359,14 @@ impl Store for RedisStore {
         value: &[u8],
         ttl: Option<Duration>,
     ) -> Result<bool, StateError> {
-        let key = Self::key(space.as_str(), key);
-        let value = value.to_vec();
         // SET XX (with KEEPTTL, Redis 6.0+): only an existing key.
-        self.run(|mut c| async move {
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(key).arg(value).arg("XX");
-            match ttl {
-                Some(ttl) => cmd.arg("PX").arg(ttl.as_millis().max(1) as u64),
-                None => cmd.arg("KEEPTTL"),
-            };
-            cmd.query_async::<Option<String>>(&mut c).await
-        })
-        .await
-        .map(|ok| ok.is_some())
-        .map_err(Self::unavailable)
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(Self::key(space.as_str(), key)).arg(value).arg("XX");
+        match ttl {
+            Some(ttl) => cmd.arg("PX").arg(ttl_ms(ttl)),
+            None => cmd.arg("KEEPTTL"),
+        };
+        Ok(self.record::<Option<String>>(cmd).await?.is_some())
     }
 
     fn health(&self) -> Health {
