@@ -68,18 +68,7 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(text);
     }
-    let stray_zwj = || {
-        let chars: Vec<char> = text.chars().collect();
-        chars.iter().enumerate().any(|(i, &c)| {
-            c == ZWJ
-                && !zwj_joins(
-                    i.checked_sub(1).map(|p| chars[p]),
-                    chars.get(i + 1).copied(),
-                )
-        })
-    };
-    let hides = text.chars().any(is_hidden) || (text.contains(ZWJ) && stray_zwj());
-    if !hides {
+    if !text.contains(ZWJ) && !text.chars().any(is_hidden) {
         return Cow::Borrowed(text);
     }
     // Neighbours are judged on the text as sent, before anything is removed.
@@ -98,7 +87,12 @@ pub fn visible(text: &str) -> Cow<'_, str> {
             out.push(c);
         }
     }
-    Cow::Owned(out)
+    // Only joining ZWJs: nothing was removed, so the text is kept as it came.
+    if out.len() == text.len() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(out)
+    }
 }
 
 /// `text` without hidden characters, reusing its buffer when there were none.

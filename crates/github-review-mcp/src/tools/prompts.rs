@@ -63,6 +63,19 @@ pub fn list() -> ListPromptsResult {
     }
 }
 
+/// One of our Markdown resources, embedded in a prompt message.
+fn markdown_resource(uri: String, text: String) -> PromptMessage {
+    PromptMessage::new_resource(
+        Role::User,
+        uri,
+        Some("text/markdown".into()),
+        Some(text),
+        None,
+        None,
+        None,
+    )
+}
+
 fn argument<'a>(args: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     args.get(name)
         .and_then(Value::as_str)
@@ -86,15 +99,7 @@ impl ReviewServer {
                 _ => None,
             })
             .unwrap_or_default();
-        Ok(PromptMessage::new_resource(
-            Role::User,
-            uri.to_owned(),
-            Some("text/markdown".into()),
-            Some(text),
-            None,
-            None,
-            None,
-        ))
+        Ok(markdown_resource(uri.to_owned(), text))
     }
 
     pub(super) async fn prompt(
@@ -222,15 +227,9 @@ the review decision, and which checks fail. Be brief; end with the next step for
                 None,
             ),
         })?;
-        let text = crate::format::review_comments_markdown(&result);
-        Ok(PromptMessage::new_resource(
-            Role::User,
+        Ok(markdown_resource(
             uri,
-            Some("text/markdown".into()),
-            Some(text),
-            None,
-            None,
-            None,
+            crate::format::review_comments_markdown(&result),
         ))
     }
 }
