@@ -160,6 +160,10 @@ async def test_a_long_fetch_reports_progress_and_logs_to_the_session_that_asked(
         )
         assert not result.is_error, text(result)
         assert result.structured_content["returned_threads"] == 400
+        links = [c for c in result.content if c.type == "resource_link"]
+        assert [link.uri for link in links] == ["github-review://acme/bulky/pull/1/threads"]
+        cut = await session.call_tool("fetch_pr_review_comments", {"pr_url": BULKY, "max_comments": 5})
+        assert cut.structured_content["truncated"] is True
         # One step per GitHub round trip (the scan reads from both ends at once),
         # then the end: more than one step, never going back, ending at 400 of 400.
         assert len(steps) >= 3, steps
@@ -168,6 +172,8 @@ async def test_a_long_fetch_reports_progress_and_logs_to_the_session_that_asked(
         assert steps[-1] == (400, 400)
         messages = [log.data for log in logs if isinstance(log.data, dict)]
         assert any(m.get("message") == "review threads read" and m.get("threads") == 400 for m in messages), logs
+        warnings = [log for log in logs if log.level == "warning"]
+        assert any(w.data.get("message") == "the answer is incomplete" for w in warnings), logs
         for log in logs:
             assert ALICE not in str(log.data)
     # Another session that asked for no logs gets none.

@@ -63,6 +63,20 @@ async fn a_user_signs_in_and_whoami_names_them_with_source_oauth() {
         json!(["review:read", "review:write"])
     );
     let asm = get_json(&format!("{base}/.well-known/oauth-authorization-server")).await;
+    // Browser-based MCP clients read metadata and call the token endpoint across
+    // origins (no cookies there); the consent page is not readable that way.
+    let cors = |path: &str| {
+        browser()
+            .get(format!("{base}{path}"))
+            .header("origin", "https://client.example")
+            .send()
+    };
+    let metadata = cors("/.well-known/oauth-authorization-server")
+        .await
+        .unwrap();
+    assert_eq!(metadata.headers()["access-control-allow-origin"], "*");
+    let page = cors("/oauth/authorize").await.unwrap();
+    assert!(page.headers().get("access-control-allow-origin").is_none());
     assert_eq!(asm["issuer"], *base);
     assert_eq!(asm["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(asm["client_id_metadata_document_supported"], true);

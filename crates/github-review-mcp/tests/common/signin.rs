@@ -213,6 +213,8 @@ pub async fn sign_in(base: &str, a: &Authorization<'_>) -> (String, String) {
     assert_eq!(approved.status(), 303);
     let github = location(&approved);
     assert!(query_param(&github, "code_challenge_method").as_deref() == Some("S256"));
+    // An OAuth App is asked for --oauth-github-scopes (default `repo`).
+    assert_eq!(query_param(&github, "scope").as_deref(), Some("repo"));
     assert_ne!(
         query_param(&github, "state").as_deref(),
         Some(state.as_str()),
