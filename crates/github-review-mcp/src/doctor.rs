@@ -108,9 +108,18 @@ pub fn scope_checks(kind: TokenKind, scopes: Option<&str>) -> Vec<Check> {
             }
             _ => "GitHub sent no X-OAuth-Scopes header",
         };
+        use crate::tools::catalog::{permissions, Access};
         return vec![Check::pass(
             "scopes",
-            format!("{detail}: reads need Pull requests: read and Contents: read; writes need Pull requests: read and write"),
+            format!(
+                "{detail}: the read tools need {}; the write tools also {}",
+                permissions(Access::Read).join(", "),
+                permissions(Access::Write)
+                    .into_iter()
+                    .filter(|p| !permissions(Access::Read).contains(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         )];
     };
     let list: Vec<&str> = scopes

@@ -357,6 +357,47 @@ pub struct ReviewOutcome {
     pub url: Option<String>,
     /// Login of the reviewer: the caller.
     pub author: Option<String>,
-    /// Inline comments created with the review.
+    /// Inline comments created with the review (after a submit: every comment it holds).
     pub comments: Vec<CreatedComment>,
+    /// Comments of the pending review that GitHub dropped when it was submitted
+    /// (their lines were no longer in the diff). Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_comments: Vec<PendingComment>,
+}
+
+/// The caller's pending (unsubmitted) review, which only they can see.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PendingReview {
+    /// Numeric id of the review (what submit_pending_review and delete_pending_review take).
+    pub id: u64,
+    /// GraphQL node id (`PRR_...`).
+    pub node_id: String,
+    /// The summary saved with it so far (may be empty).
+    pub body: String,
+    pub url: Option<String>,
+    pub comments: Vec<PendingComment>,
+}
+
+/// A comment of a pending review.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PendingComment {
+    /// Numeric id (what update_pending_review_comment and delete_pending_review_comment take).
+    pub id: u64,
+    pub node_id: String,
+    pub path: String,
+    /// `line` or `file`.
+    pub subject_type: String,
+    /// The (last) line; null for a file comment.
+    pub line: Option<u32>,
+    pub start_line: Option<u32>,
+    /// `RIGHT` or `LEFT`; null for a file comment.
+    pub side: Option<String>,
+    pub body: String,
+}
+
+/// `get_pending_review`'s answer: the review, or null when you have none on the PR.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PendingReviewResult {
+    pub pr_url: String,
+    pub review: Option<PendingReview>,
 }

@@ -5,4 +5,7 @@ mod markdown;
 mod views;
 
 pub use markdown::review_comments_markdown;
-pub use views::{checks_markdown, pull_request_markdown, reviews_markdown, threads_markdown};
+pub use views::{
+    checks_markdown, pending_review_markdown, pull_request_markdown, reviews_markdown,
+    threads_markdown,
+};

@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use super::markdown::fenced;
-use crate::model::{PullRequestChecks, PullRequestDetails, PullRequestReviews, ThreadList};
+use crate::model::{
+    PendingReviewResult, PullRequestChecks, PullRequestDetails, PullRequestReviews, ThreadList,
+};
 use crate::untrusted::one_line;
 
 fn login(l: &Option<String>) -> String {
@@ -132,6 +134,48 @@ pub fn reviews_markdown(r: &PullRequestReviews) -> String {
         if !review.body.trim().is_empty() {
             fenced(&mut out, "", &review.body);
         }
+    }
+    out
+}
+
+pub fn pending_review_markdown(r: &PendingReviewResult) -> String {
+    let mut out = String::new();
+    let Some(review) = &r.review else {
+        let _ = writeln!(
+            out,
+            "You have no pending review on {}. create_pr_review without `event` opens one.",
+            r.pr_url
+        );
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "# Your pending review on {} · id {} · {} · {} comments (only you see it until you submit it)",
+        r.pr_url,
+        review.id,
+        review.node_id,
+        review.comments.len()
+    );
+    if !review.body.trim().is_empty() {
+        fenced(&mut out, "", &review.body);
+    }
+    for c in &review.comments {
+        let at = match (c.start_line, c.line) {
+            (Some(s), Some(l)) => format!("lines {s}-{l}"),
+            (None, Some(l)) => format!("line {l}"),
+            _ => "whole file".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "\n## comment {} · {} {at}{}",
+            c.id,
+            crate::untrusted::one_line(&c.path),
+            c.side
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        );
+        fenced(&mut out, "", &c.body);
     }
     out
 }

@@ -61,11 +61,38 @@ pub(crate) fn github_message(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct Body {
         message: Option<String>,
+        /// A 422's reasons: strings, or objects with a `message` or a `code`.
+        #[serde(default)]
+        errors: Vec<serde_json::Value>,
     }
-    let message = serde_json::from_slice::<Body>(body)
-        .ok()
+    let parsed = serde_json::from_slice::<Body>(body).ok();
+    let reasons: Vec<String> = parsed
+        .as_ref()
+        .map(|b| {
+            b.errors
+                .iter()
+                .filter_map(|e| match e {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Object(o) => o
+                        .get("message")
+                        .or_else(|| o.get("code"))
+                        .and_then(|v| v.as_str())
+                        .map(|m| match o.get("field").and_then(|f| f.as_str()) {
+                            Some(field) if !m.contains(field) => format!("{field}: {m}"),
+                            _ => m.to_owned(),
+                        }),
+                    _ => None,
+                })
+                .take(5)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut message = parsed
         .and_then(|b| b.message)
         .unwrap_or_else(|| "no message".to_owned());
+    if !reasons.is_empty() {
+        message = format!("{message} ({})", reasons.join("; "));
+    }
     let mut out: String = message
         .chars()
         .filter(|c| !c.is_control())
@@ -75,4 +102,26 @@ pub(crate) fn github_message(body: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_422_carries_githubs_reasons_not_only_its_title() {
+        let body = br#"{"message":"Unprocessable Entity","errors":["User can only have one pending review per pull request"]}"#;
+        assert_eq!(
+            github_message(body),
+            "Unprocessable Entity (User can only have one pending review per pull request)"
+        );
+        let body = br#"{"message":"Validation Failed","errors":[{"resource":"PullRequestReviewComment","field":"line","code":"invalid"},{"message":"pull_request_review_thread.line must be part of the diff"}]}"#;
+        assert_eq!(
+            github_message(body),
+            "Validation Failed (line: invalid; pull_request_review_thread.line must be part of the diff)"
+        );
+        assert_eq!(github_message(b"<html>"), "no message");
+        let long = format!(r#"{{"message":"x","errors":["{}"]}}"#, "y".repeat(500));
+        assert!(github_message(long.as_bytes()).chars().count() <= 201);
+    }
 }

@@ -4,13 +4,14 @@
 
 mod cache;
 mod client;
+pub mod comments;
+pub mod diff;
 mod error;
 pub mod events;
 mod host;
 pub mod limits;
 mod pr_ref;
 pub mod pulls;
-pub mod review;
 pub mod reviews;
 pub mod threads;
 pub mod user;

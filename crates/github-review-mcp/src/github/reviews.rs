@@ -9,7 +9,9 @@ use serde_json::json;
 use super::client::{Credential, GitHubClient};
 use super::error::GitHubError;
 use super::pr_ref::PullRequestRef;
-use crate::model::{CreatedComment, PullRequestReviews, ReviewOutcome, ReviewSummary};
+use crate::model::{
+    CreatedComment, PendingComment, PendingReview, PullRequestReviews, ReviewOutcome, ReviewSummary,
+};
 use crate::untrusted::clean;
 
 pub const REVIEWS_QUERY: &str = include_str!("graphql/reviews.graphql");
@@ -119,11 +121,15 @@ pub async fn list(
     })
 }
 
-/// An inline comment of a new review: one line, or `start_line`..`line`.
+/// An inline comment of a new review: one line, `start_line`..`line`, or (with
+/// `file_level`) the whole file, which only GraphQL can create.
 #[derive(Debug, Clone, Serialize)]
 pub struct InlineComment {
     pub path: String,
-    pub line: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip)]
+    pub file_level: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub side: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,8 +144,40 @@ struct RestReview {
     id: u64,
     node_id: String,
     state: String,
+    #[serde(default)]
+    body: Option<String>,
     html_url: Option<String>,
     user: Option<Login>,
+}
+
+/// A review comment as `GET .../reviews/{id}/comments` gives it.
+#[derive(Deserialize)]
+struct RestReviewComment {
+    id: u64,
+    node_id: String,
+    path: String,
+    #[serde(default)]
+    subject_type: Option<String>,
+    line: Option<u32>,
+    start_line: Option<u32>,
+    side: Option<String>,
+    body: String,
+}
+
+impl From<RestReviewComment> for PendingComment {
+    fn from(c: RestReviewComment) -> Self {
+        let file = c.subject_type.as_deref() == Some("file");
+        PendingComment {
+            id: c.id,
+            node_id: c.node_id,
+            path: clean(c.path),
+            subject_type: if file { "file" } else { "line" }.to_owned(),
+            line: c.line,
+            start_line: c.start_line,
+            side: c.side.filter(|_| !file),
+            body: clean(c.body),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -209,24 +247,119 @@ pub async fn create(
         url: review.html_url,
         author: review.user.map(|u| u.login),
         comments,
+        dropped_comments: Vec::new(),
     })
 }
 
-/// The caller's pending review on the pull request (GitHub shows pending reviews
-/// only to their author), or a clear error when there is none.
+/// The caller's pending review on the pull request, if any (GitHub shows a
+/// pending review only to its author, and allows one per user).
+async fn find_pending(
+    client: &GitHubClient,
+    token: &Credential,
+    pr: &PullRequestRef,
+) -> Result<Option<RestReview>, GitHubError> {
+    let (reviews, _) = client
+        .get_all::<RestReview>(token, &reviews_path(pr), 3000)
+        .await
+        .map_err(pr.naming_not_found(client.host()))?;
+    Ok(reviews.into_iter().find(|r| r.state == "PENDING"))
+}
+
+/// The (id, node id) of the caller's pending review, if any.
+pub async fn find_pending_ids(
+    client: &GitHubClient,
+    token: &Credential,
+    pr: &PullRequestRef,
+) -> Result<Option<(u64, String)>, GitHubError> {
+    Ok(find_pending(client, token, pr)
+        .await?
+        .map(|r| (r.id, r.node_id)))
+}
+
+/// The caller's pending review's (id, node id), or a clear error when there is none.
 pub async fn pending(
     client: &GitHubClient,
     token: &Credential,
     pr: &PullRequestRef,
 ) -> Result<(u64, String), GitHubError> {
-    let (reviews, _) = client
-        .get_all::<RestReview>(token, &reviews_path(pr), 3000)
-        .await?;
-    reviews
-        .into_iter()
-        .find(|r| r.state == "PENDING")
+    find_pending(client, token, pr)
+        .await?
         .map(|r| (r.id, r.node_id))
         .ok_or_else(|| GitHubError::NotFound(format!("a pending review of yours on {pr} (create one with create_pr_review without `event`)")))
+}
+
+/// The comments of review `review_id`, as a pending review shows them.
+async fn pending_comments(
+    client: &GitHubClient,
+    token: &Credential,
+    pr: &PullRequestRef,
+    review_id: u64,
+) -> Result<Vec<PendingComment>, GitHubError> {
+    let path = format!("{}/{review_id}/comments", reviews_path(pr));
+    let (comments, _) = client
+        .get_all::<RestReviewComment>(token, &path, 1000)
+        .await?;
+    Ok(comments.into_iter().map(PendingComment::from).collect())
+}
+
+/// The caller's pending review with its comments; `None` when they have none.
+pub async fn pending_review(
+    client: &GitHubClient,
+    token: &Credential,
+    pr: &PullRequestRef,
+) -> Result<Option<PendingReview>, GitHubError> {
+    let Some(review) = find_pending(client, token, pr).await? else {
+        return Ok(None);
+    };
+    let comments = pending_comments(client, token, pr, review.id).await?;
+    Ok(Some(PendingReview {
+        id: review.id,
+        node_id: review.node_id,
+        body: clean(review.body.unwrap_or_default()),
+        url: review.html_url,
+        comments,
+    }))
+}
+
+fn comment_path(pr: &PullRequestRef, comment_id: u64) -> String {
+    format!("repos/{}/{}/pulls/comments/{comment_id}", pr.owner, pr.repo)
+}
+
+/// Changes the body of review comment `comment_id` (the caller's own).
+pub async fn update_comment(
+    client: &GitHubClient,
+    token: &Credential,
+    pr: &PullRequestRef,
+    comment_id: u64,
+    body: &str,
+) -> Result<CreatedComment, GitHubError> {
+    let comment: RestComment = client
+        .write(
+            token,
+            Method::PATCH,
+            &comment_path(pr, comment_id),
+            &json!({ "body": body }),
+        )
+        .await?;
+    Ok(comment.into())
+}
+
+/// Deletes review comment `comment_id` (the caller's own).
+pub async fn delete_comment(
+    client: &GitHubClient,
+    token: &Credential,
+    pr: &PullRequestRef,
+    comment_id: u64,
+) -> Result<(), GitHubError> {
+    let _: Option<serde_json::Value> = client
+        .write(
+            token,
+            Method::DELETE,
+            &comment_path(pr, comment_id),
+            &json!({}),
+        )
+        .await?;
+    Ok(())
 }
 
 pub async fn submit(
@@ -241,11 +374,20 @@ pub async fn submit(
     if let Some(body) = body {
         request["body"] = json!(body);
     }
+    // What the review held before: GitHub drops, without a word, the comments whose
+    // lines left the diff since they were written; the caller should hear of it.
+    let before = pending_comments(client, token, pr, review_id).await.ok();
     let path = format!("{}/{review_id}/events", reviews_path(pr));
     let review: RestReview = client.write(token, Method::POST, &path, &request).await?;
-    let comments = review_comments(client, token, pr, review.id)
-        .await
-        .unwrap_or_default();
+    let after = review_comments(client, token, pr, review.id).await;
+    let dropped_comments = match (before, &after) {
+        (Some(before), Ok(after)) => before
+            .into_iter()
+            .filter(|b| !after.iter().any(|c| c.id == b.id))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let comments = after.unwrap_or_default();
     Ok(ReviewOutcome {
         id: review.id,
         node_id: review.node_id,
@@ -253,6 +395,7 @@ pub async fn submit(
         url: review.html_url,
         author: review.user.map(|u| u.login),
         comments,
+        dropped_comments,
     })
 }
 
@@ -276,6 +419,7 @@ pub async fn delete(
         url: None,
         author: review.and_then(|r| r.user).map(|u| u.login),
         comments: Vec::new(),
+        dropped_comments: Vec::new(),
     })
 }
 
@@ -319,6 +463,7 @@ pub async fn add_pending_comment(
                 "reviewId": review_node_id, "path": comment.path, "line": comment.line,
                 "side": comment.side, "startLine": comment.start_line, "startSide": comment.start_side,
                 "body": comment.body,
+                "subjectType": if comment.file_level { "FILE" } else { "LINE" },
             }),
         )
         .await?;

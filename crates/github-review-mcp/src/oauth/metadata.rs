@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{Oauth, AUTHORIZE_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH};
-use crate::auth::signin::SCOPES;
+use crate::tools::catalog;
 
 pub const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
 
@@ -28,7 +28,7 @@ impl Oauth {
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["none"],
             "revocation_endpoint_auth_methods_supported": ["none"],
-            "scopes_supported": SCOPES,
+            "scopes_supported": catalog::scopes(),
             "client_id_metadata_document_supported": true,
             "authorization_response_iss_parameter_supported": true,
             "service_documentation": "https://github.com/github-review-mcp/github-review-mcp#sign-in-with-github",
@@ -41,7 +41,7 @@ impl Oauth {
             "resource": self.resource(),
             "authorization_servers": [self.issuer()],
             "bearer_methods_supported": ["header"],
-            "scopes_supported": SCOPES,
+            "scopes_supported": catalog::scopes(),
             "resource_name": format!("github-review-mcp ({})", self.host.display_name()),
         })
     }

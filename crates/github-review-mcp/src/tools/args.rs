@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::github::review::FetchOptions;
+use crate::github::comments::FetchOptions;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -265,8 +265,13 @@ impl Side {
 pub struct InlineCommentArgs {
     /// File path relative to the repository root, as in the PR's changed files.
     pub path: String,
-    /// The (last) line of the range, in the file version chosen by `side`.
-    pub line: u32,
+    /// The (last) line of the range, in the file version chosen by `side`; it must
+    /// lie in one of the file's diff hunks. Omit it with `subject_type: file`.
+    #[serde(default)]
+    pub line: Option<u32>,
+    /// `line` (default) or `file`: a comment on the whole file, not on lines.
+    #[serde(default)]
+    pub subject_type: Option<SubjectType>,
     /// `RIGHT` (default) or `LEFT`.
     #[serde(default)]
     pub side: Option<Side>,
@@ -276,8 +281,19 @@ pub struct InlineCommentArgs {
     /// Side of `start_line`; defaults to `side`.
     #[serde(default)]
     pub start_side: Option<Side>,
-    /// The comment, in GitHub Markdown (```suggestion blocks work).
+    /// The comment, in GitHub Markdown.
     pub body: String,
+    /// Replacement text for the commented lines (`start_line`..`line`, RIGHT side):
+    /// added to the body as a ```suggestion block the author can apply in one click.
+    #[serde(default)]
+    pub suggestion: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectType {
+    Line,
+    File,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -290,9 +306,14 @@ pub struct CreateReviewArgs {
     /// The review's summary. Required for REQUEST_CHANGES and COMMENT without inline comments.
     #[serde(default)]
     pub body: Option<String>,
-    /// Inline comments, each on one line or a range.
+    /// Inline comments, each on one line, a range or a whole file. Every position is
+    /// checked against the PR's diff before anything is posted.
     #[serde(default)]
     pub comments: Vec<InlineCommentArgs>,
+    /// When you already have a pending review on this PR: add these comments to it
+    /// (and submit it when `event` is given) instead of failing. Default false.
+    #[serde(default)]
+    pub add_to_pending: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -324,6 +345,24 @@ pub struct AddPendingCommentArgs {
     pub pr_url: String,
     #[serde(flatten)]
     pub comment: InlineCommentArgs,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct PendingCommentArgs {
+    /// The pull request: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    /// Numeric id of a comment of your pending review (from get_pending_review).
+    pub comment_id: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct UpdatePendingCommentArgs {
+    /// The pull request: `owner/repo#123` or its URL.
+    pub pr_url: String,
+    /// Numeric id of a comment of your pending review (from get_pending_review).
+    pub comment_id: u64,
+    /// The comment's new text, in GitHub Markdown.
+    pub body: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -14,6 +14,8 @@ use crate::github::Credential;
 #[derive(Debug)]
 pub struct CallContext {
     pub request_id: String,
+    /// The tool this call runs (set by `run`; empty for prompts and resources).
+    pub tool: &'static str,
     pub token: ResolvedToken,
     /// The token plus, when it is the shared server token, the tenant's share.
     pub credential: Credential,
@@ -88,6 +90,7 @@ impl CallContext {
         };
         Ok(Self {
             request_id,
+            tool: "",
             token,
             credential,
             tenant,
@@ -106,6 +109,7 @@ mod tests {
         let token = crate::auth::Token::parse("github_pat_callSECRETSECRET", &key).unwrap();
         let call = CallContext {
             request_id: "r1".into(),
+            tool: "whoami",
             token: ResolvedToken {
                 token: token.clone(),
                 source: TokenSource::Meta,

@@ -5,8 +5,10 @@
 //! and `complete` read GitHub with the caller's token exactly as tools do.
 
 mod args;
+pub mod catalog;
 mod complete;
 mod context;
+mod error;
 pub mod filter;
 mod git;
 mod logging;
@@ -23,14 +25,12 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
-    CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig, Tool,
+    CompleteResult, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
-use serde::Serialize;
 use tracing::Instrument;
 
 pub use args::{FetchArgs, OutputFormat, WhoamiArgs};
@@ -39,7 +39,7 @@ pub use filter::ToolFilter;
 pub use read::Whoami;
 
 use crate::auth::TokenPolicy;
-use crate::github::{GitHubClient, GitHubError, PullRequestRef};
+use crate::github::{GitHubClient, PullRequestRef};
 use crate::metrics::{Metrics, SessionGuard};
 
 /// What every session of the server shares: the GitHub client (one connection
@@ -112,35 +112,7 @@ pub struct ReviewServer {
     log_level: logging::SessionLevel,
 }
 
-fn text_error(message: impl Into<String>) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(message.into())])
-}
-
-/// A successful result: `value` as structuredContent, `text` as the content.
-fn structured(value: serde_json::Value, text: Vec<String>) -> CallToolResult {
-    let mut result = CallToolResult::structured(value);
-    result.content = text.into_iter().map(ContentBlock::text).collect();
-    result
-}
-
-/// Renders a GitHub answer: the JSON as structuredContent and `render`'s text, or
-/// a tool error that starts with `what` and names the cause.
-fn respond<T: Serialize>(
-    result: Result<T, GitHubError>,
-    what: &str,
-    render: impl FnOnce(&T) -> String,
-) -> CallToolResult {
-    match result {
-        Ok(value) => match serde_json::to_value(&value) {
-            Ok(json) => structured(json, vec![render(&value)]),
-            Err(err) => text_error(format!("internal error: {err}")),
-        },
-        Err(err) => {
-            tracing::info!(error_kind = err.kind(), "GitHub call failed");
-            text_error(format!("{what}: {err}"))
-        }
-    }
-}
+use error::{text_error, ToolError, ToolResult};
 
 impl ReviewServer {
     pub fn new(shared: Arc<Shared>) -> Self {
@@ -181,8 +153,8 @@ impl ReviewServer {
         &self.shared.github
     }
 
-    fn parse_pr(&self, pr_url: &str) -> Result<PullRequestRef, CallToolResult> {
-        PullRequestRef::parse(pr_url, self.github().host()).map_err(|e| text_error(e.to_string()))
+    fn parse_pr(&self, pr_url: &str) -> Result<PullRequestRef, ToolError> {
+        Ok(PullRequestRef::parse(pr_url, self.github().host())?)
     }
 
     /// The filter for this request: the operator's, narrowed by the HTTP headers and,
@@ -198,11 +170,7 @@ impl ReviewServer {
 
     /// The names of the tools that write (need the write scope).
     pub fn write_tool_names() -> std::collections::BTreeSet<String> {
-        Self::all_tools()
-            .into_iter()
-            .filter(|t| !filter::is_read_only(t))
-            .map(|t| t.name.into_owned())
-            .collect()
+        catalog::write_tools().map(str::to_owned).collect()
     }
 
     /// With a progress token on the request: a channel the fetch reports its pages
@@ -210,11 +178,11 @@ impl ReviewServer {
     fn progress_reporter(
         &self,
         ctx: &RequestContext<RoleServer>,
-        options: &mut crate::github::review::FetchOptions,
+        options: &mut crate::github::comments::FetchOptions,
     ) -> Option<tokio::task::JoinHandle<()>> {
         let token = ctx.meta.get_progress_token()?;
         let (tx, mut rx) =
-            tokio::sync::mpsc::unbounded_channel::<crate::github::review::FetchProgress>();
+            tokio::sync::mpsc::unbounded_channel::<crate::github::comments::FetchProgress>();
         options.progress = Some(tx);
         let peer = ctx.peer.clone();
         Some(tokio::spawn(async move {
@@ -257,10 +225,10 @@ impl ReviewServer {
     ) -> Result<CallToolResult, ErrorData>
     where
         F: FnOnce(CallContext) -> Fut,
-        Fut: std::future::Future<Output = CallToolResult>,
+        Fut: std::future::Future<Output = ToolResult>,
     {
         let _running = self.shared.in_flight.enter();
-        let call = match CallContext::from_request(ctx, &self.shared) {
+        let mut call = match CallContext::from_request(ctx, &self.shared) {
             Ok(call) => call,
             Err((request_id, err)) => {
                 tracing::warn!(request_id = %request_id, tool, outcome = "auth_error", error = %err, "tool call refused");
@@ -277,10 +245,8 @@ impl ReviewServer {
             token_kind = call.token.token.kind().as_str(),
             token_fp = %call.token.token.id(),
         );
-        let is_write = self
-            .tool_router
-            .get(tool)
-            .is_some_and(|t| !filter::is_read_only(t));
+        call.tool = tool;
+        let is_write = catalog::is_write(tool);
         let request_id = call.request_id.clone();
         let bound = self.shared.call_timeout;
         let cancelled = ctx.ct.clone();
@@ -292,7 +258,14 @@ impl ReviewServer {
             // asked for logs; nothing is collected otherwise.
             let events = logging::wants(&self.log_level, ctx, logging::Level::Debug)
                 .then(|| logging::forward_github_events(self.log_level.clone(), ctx.clone()));
-            let work = bounded(bound, f(call), tool, &request_id, is_write);
+            let body = f(call);
+            let work = bounded(
+                bound,
+                async move { body.await.unwrap_or_else(ToolError::into_result) },
+                tool,
+                &request_id,
+                is_write,
+            );
             let work = async {
                 match &events {
                     Some((sink, _)) => crate::github::events::scope(sink.clone(), work).await,
@@ -664,23 +637,15 @@ mod tests {
 
     #[test]
     fn every_tool_has_schemas_descriptions_and_truthful_annotations() {
-        let writes = [
-            "reply_to_review_comment",
-            "resolve_review_thread",
-            "unresolve_review_thread",
-            "create_pr_review",
-            "submit_pending_review",
-            "delete_pending_review",
-            "add_pending_review_comment",
-            "add_issue_comment",
-            "reply_and_resolve",
-            "resolve_review_threads",
-        ];
         let tools = ReviewServer::all_tools();
-        assert_eq!(tools.len(), 17);
+        let mut listed: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        let mut declared: Vec<&str> = catalog::CATALOG.iter().map(|t| t.name).collect();
+        listed.sort_unstable();
+        declared.sort_unstable();
+        assert_eq!(listed, declared, "the router and tools/catalog.rs disagree");
         for tool in &tools {
             let a = tool.annotations.as_ref().expect("annotations");
-            let is_write = writes.contains(&tool.name.as_ref());
+            let is_write = catalog::is_write(&tool.name);
             assert_eq!(a.read_only_hint, Some(!is_write), "{}", tool.name);
             assert_eq!(a.open_world_hint, Some(true), "{}", tool.name);
             assert!(

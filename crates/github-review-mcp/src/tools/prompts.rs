@@ -206,11 +206,11 @@ the review decision, and which checks fail. Be brief; end with the next step for
         let uri = resources::uri(pr, Kind::Threads);
         let call = super::context::CallContext::from_request(ctx, &self.shared)
             .map_err(|(_, err)| ErrorData::invalid_request(err.to_string(), None))?;
-        let options = crate::github::review::FetchOptions {
+        let options = crate::github::comments::FetchOptions {
             include_resolved: false,
             ..Default::default()
         };
-        let result = crate::github::review::fetch_review_comments(
+        let result = crate::github::comments::fetch_review_comments(
             self.github(),
             &call.credential,
             pr,

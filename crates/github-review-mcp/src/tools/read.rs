@@ -10,20 +10,21 @@ use super::args::{
     in_range, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs, ResolvePrArgs,
     SelectStrategy, WhoamiArgs,
 };
+use super::error::{reply, structured, Doing, ToolError, ToolResult};
 use super::logging;
 use super::resources::{self, Kind};
-use super::{git, respond, structured, text_error, ReviewServer};
+use super::{git, ReviewServer};
 use crate::format::{
-    checks_markdown, pull_request_markdown, review_comments_markdown, reviews_markdown,
-    threads_markdown,
+    checks_markdown, pending_review_markdown, pull_request_markdown, review_comments_markdown,
+    reviews_markdown, threads_markdown,
 };
+use crate::github::comments::fetch_review_comments;
 use crate::github::pulls::{self, DetailOptions};
-use crate::github::review::fetch_review_comments;
 use crate::github::threads::{self, ThreadFilter};
 use crate::github::{reviews, user, GitHubError};
 use crate::model::{
-    OpenPullRequest, PullRequestChecks, PullRequestDetails, PullRequestReviews,
-    ResolvedPullRequest, ReviewComments, ReviewCommentsResult, ThreadList,
+    OpenPullRequest, PendingReviewResult, PullRequestChecks, PullRequestDetails,
+    PullRequestReviews, ResolvedPullRequest, ReviewComments, ReviewCommentsResult, ThreadList,
 };
 use crate::untrusted::echo;
 
@@ -47,19 +48,17 @@ pub struct Whoami {
 /// A Markdown call carries the text and the counts; `json` and `both` add every
 /// thread to structuredContent and its JSON text to the content (the spec's advice
 /// for clients that read only `content`). See `ReviewCommentsResult`.
-fn render_review_comments(result: &ReviewComments, output: OutputFormat) -> CallToolResult {
+fn render_review_comments(result: &ReviewComments, output: OutputFormat) -> ToolResult {
     let with_threads = !matches!(output, OutputFormat::Markdown);
     let structured_result = result.result(with_threads);
-    let value = match serde_json::to_value(&structured_result) {
-        Ok(value) => value,
-        Err(err) => return text_error(format!("internal error: {err}")),
-    };
+    let value = serde_json::to_value(&structured_result)
+        .map_err(|err| ToolError::Invalid(format!("internal error: {err}")))?;
     let text = match output {
         OutputFormat::Markdown => vec![review_comments_markdown(result)],
         OutputFormat::Json => vec![value.to_string()],
         OutputFormat::Both => vec![review_comments_markdown(result), value.to_string()],
     };
-    structured(value, text)
+    Ok(structured(value, text))
 }
 
 /// Picks the pull request among `candidates` (open PRs of the branch).
@@ -132,14 +131,8 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
     ) -> Result<CallToolResult, ErrorData> {
         let progress_ctx = ctx.clone();
         self.run("fetch_pr_review_comments", &ctx, |call| async move {
-            let mut options = match args.options() {
-                Ok(options) => options,
-                Err(message) => return text_error(message),
-            };
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
+            let mut options = args.options()?;
+            let pr = self.parse_pr(&args.pr_url)?;
             let reporter = self.progress_reporter(&progress_ctx, &mut options);
             let fetched =
                 fetch_review_comments(self.github(), &call.credential, &pr, &options).await;
@@ -170,17 +163,12 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
                 )
                 .await;
             }
-            match fetched {
-                Ok(result) => resources::link(
-                    render_review_comments(&result, args.output.unwrap_or_default()),
-                    &pr,
-                    Kind::Threads,
-                ),
-                Err(err) => {
-                    tracing::info!(error_kind = err.kind(), "GitHub call failed");
-                    text_error(format!("Could not fetch review comments of {pr}: {err}"))
-                }
-            }
+            let result = fetched.doing(|| format!("Could not fetch review comments of {pr}"))?;
+            Ok(resources::link(
+                render_review_comments(&result, args.output.unwrap_or_default())?,
+                &pr,
+                Kind::Threads,
+            ))
         })
         .await
     }
@@ -206,7 +194,7 @@ core and GraphQL rate limits. Never shows the token. Use it to check a token bef
                 user::rate_limits(github, token)
             );
             let result = match (who, limits) {
-                (Ok((user, scopes)), Ok(limits)) => Ok(Whoami {
+                (Ok((user, scopes)), Ok(limits)) => Ok::<_, GitHubError>(Whoami {
                     login: user.login,
                     host: github.host().display_name(),
                     token_source: call.token.source,
@@ -218,9 +206,8 @@ core and GraphQL rate limits. Never shows the token. Use it to check a token bef
                 }),
                 (Err(err), _) | (_, Err(err)) => Err(err),
             };
-            respond(result, "Could not identify the token", |w| {
-                serde_json::to_string_pretty(w).unwrap_or_default()
-            })
+            let w = result.doing(|| "Could not identify the token".into())?;
+            reply(&w, serde_json::to_string_pretty(&w).unwrap_or_default())
         })
         .await
     }
@@ -243,33 +230,31 @@ current branch). select_strategy picks among several matches: branch (default, e
             let (owner, repo, branch, source) = match (args.owner, args.repo, args.branch) {
                 (Some(o), Some(r), Some(b)) => (o, r, b, "arguments"),
                 _ if over_http => {
-                    return text_error("owner, repo and branch are required over HTTP: the server's directory is not yours")
+                    return Err("owner, repo and branch are required over HTTP: the server's directory is not yours".into())
                 }
                 (o, r, b) => match git::local_repository().await {
                     Ok(((host, go, gr), gb)) => {
                         if o.is_none() && r.is_none() && host != self.github().host().display_name() {
-                            return text_error(format!(
+                            return Err(ToolError::Invalid(format!(
                                 "the origin remote is on {host}, but this server is configured for {}: pass owner and repo",
                                 self.github().host().display_name()
-                            ));
+                            )));
                         }
                         (o.unwrap_or(go), r.unwrap_or(gr), b.unwrap_or(gb), "git")
                     }
-                    Err(message) => return text_error(message),
+                    Err(message) => return Err(message.into()),
                 },
             };
             let token = &call.credential;
             let strategy = args.select_strategy.unwrap_or_default();
-            let mut candidates = match pulls::open_pulls(self.github(), token, &owner, &repo, Some((&owner, &branch))).await {
-                Ok(c) => c,
-                Err(err) => return text_error(format!("Could not list pull requests of {owner}/{repo}: {err}")),
-            };
+            let listing = || format!("Could not list pull requests of {owner}/{repo}");
+            let mut candidates = pulls::open_pulls(self.github(), token, &owner, &repo, Some((&owner, &branch)))
+                .await
+                .doing(listing)?;
             if candidates.is_empty() {
                 // A fork's PR: the head owner differs, so filter all open PRs by branch name.
-                match pulls::open_pulls(self.github(), token, &owner, &repo, None).await {
-                    Ok(all) => candidates = all.into_iter().filter(|p| p.head_ref == branch).collect(),
-                    Err(err) => return text_error(format!("Could not list pull requests of {owner}/{repo}: {err}")),
-                }
+                let all = pulls::open_pulls(self.github(), token, &owner, &repo, None).await.doing(listing)?;
+                candidates = all.into_iter().filter(|p| p.head_ref == branch).collect();
             }
             let strategy_name = match strategy {
                 SelectStrategy::Branch => "branch",
@@ -277,20 +262,16 @@ current branch). select_strategy picks among several matches: branch (default, e
                 SelectStrategy::First => "first",
                 SelectStrategy::Error => "error",
             };
-            match select(candidates, strategy, &owner, &branch) {
-                Ok((pr, candidates)) => respond(
-                    Ok::<_, GitHubError>(ResolvedPullRequest {
-                        pr_url: pr.url.clone(),
-                        pr,
-                        strategy: strategy_name.to_owned(),
-                        candidates,
-                        source: source.to_owned(),
-                    }),
-                    "",
-                    |r| format!("{} — #{} {} ({} ← {})", r.pr_url, r.pr.number, r.pr.title, r.pr.base_ref, r.pr.head_ref),
-                ),
-                Err(message) => text_error(message),
-            }
+            let (pr, candidates) = select(candidates, strategy, &owner, &branch)?;
+            let r = ResolvedPullRequest {
+                pr_url: pr.url.clone(),
+                pr,
+                strategy: strategy_name.to_owned(),
+                candidates,
+                source: source.to_owned(),
+            };
+            let text = format!("{} — #{} {} ({} ← {})", r.pr_url, r.pr.number, r.pr.title, r.pr.base_ref, r.pr.head_ref);
+            reply(&r, text)
         })
         .await
     }
@@ -309,37 +290,26 @@ requested reviewers, and its changed files with additions/deletions; include_pat
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("get_pull_request", &ctx, |call| async move {
-            let options = match (
-                in_range(
+            let options = DetailOptions {
+                include_patch: args.include_patch.unwrap_or(false),
+                max_patch_bytes: in_range(
                     "max_patch_bytes",
                     args.max_patch_bytes,
                     1,
                     1_000_000,
                     20_000,
-                ),
-                in_range("max_files", args.max_files, 1, 3000, 300),
-            ) {
-                (Ok(bytes), Ok(files)) => DetailOptions {
-                    include_patch: args.include_patch.unwrap_or(false),
-                    max_patch_bytes: bytes as usize,
-                    max_files: files as usize,
-                },
-                (Err(e), _) | (_, Err(e)) => return text_error(e),
+                )? as usize,
+                max_files: in_range("max_files", args.max_files, 1, 3000, 300)? as usize,
             };
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
-            let result = pulls::details(self.github(), &call.credential, &pr, &options).await;
-            resources::link(
-                respond(
-                    result,
-                    &format!("Could not get {pr}"),
-                    pull_request_markdown,
-                ),
+            let pr = self.parse_pr(&args.pr_url)?;
+            let details = pulls::details(self.github(), &call.credential, &pr, &options)
+                .await
+                .doing(|| format!("Could not get {pr}"))?;
+            Ok(resources::link(
+                reply(&details, pull_request_markdown(&details))?,
                 &pr,
                 Kind::Summary,
-            )
+            ))
         })
         .await
     }
@@ -357,16 +327,38 @@ or PENDING for your own unsubmitted one), author, body, submitted_at and how man
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("list_pr_reviews", &ctx, |call| async move {
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
+            let pr = self.parse_pr(&args.pr_url)?;
+            let list = reviews::list(self.github(), &call.credential, &pr)
+                .await
+                .doing(|| format!("Could not list the reviews of {pr}"))?;
+            reply(&list, reviews_markdown(&list))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "get_pending_review",
+        description = "Your pending (unsubmitted) review on a pull request, with each comment's id, file, line and \
+body; null when you have none. GitHub allows one pending review per person: read it here, change it with \
+update_pending_review_comment / delete_pending_review_comment / add_pending_review_comment, then submit_pending_review.",
+        output_schema = schema_for_output::<PendingReviewResult>(),
+        annotations(title = "Get your pending review", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
+    )]
+    async fn get_pending_review(
+        &self,
+        Parameters(args): Parameters<PrArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("get_pending_review", &ctx, |call| async move {
+            let pr = self.parse_pr(&args.pr_url)?;
+            let review = reviews::pending_review(self.github(), &call.credential, &pr)
+                .await
+                .doing(|| format!("Could not read your pending review on {pr}"))?;
+            let result = PendingReviewResult {
+                pr_url: pr.web_url(self.github().host()),
+                review,
             };
-            let result = reviews::list(self.github(), &call.credential, &pr).await;
-            respond(
-                result,
-                &format!("Could not list the reviews of {pr}"),
-                reviews_markdown,
-            )
+            reply(&result, pending_review_markdown(&result))
         })
         .await
     }
@@ -385,28 +377,22 @@ path (file, or directory ending in /), author (who opened the thread). Paged: pa
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("list_review_threads", &ctx, |call| async move {
-            let per_page = match in_range("per_page", args.per_page, 1, 100, 100) {
-                Ok(p) => p,
-                Err(e) => return text_error(e),
-            };
+            let per_page = in_range("per_page", args.per_page, 1, 100, 100)?;
             if args
                 .cursor
                 .as_ref()
                 .is_some_and(|c| c.len() > 512 || c.is_empty())
             {
-                return text_error("cursor must be a next_cursor value from a previous call");
+                return Err("cursor must be a next_cursor value from a previous call".into());
             }
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
+            let pr = self.parse_pr(&args.pr_url)?;
             let filter = ThreadFilter {
                 is_resolved: args.is_resolved,
                 is_outdated: args.is_outdated,
                 path: args.path.filter(|p| !p.is_empty()),
                 author: args.author.filter(|a| !a.is_empty()),
             };
-            let result = threads::list(
+            let list = threads::list(
                 self.github(),
                 &call.credential,
                 &pr,
@@ -414,12 +400,9 @@ path (file, or directory ending in /), author (who opened the thread). Paged: pa
                 per_page,
                 args.cursor.as_deref(),
             )
-            .await;
-            respond(
-                result,
-                &format!("Could not list the review threads of {pr}"),
-                threads_markdown,
-            )
+            .await
+            .doing(|| format!("Could not list the review threads of {pr}"))?;
+            reply(&list, threads_markdown(&list))
         })
         .await
     }
@@ -437,20 +420,15 @@ success/failure/pending/none with counts, then each check with its conclusion an
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("get_pr_checks", &ctx, |call| async move {
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
-            let result = pulls::checks(self.github(), &call.credential, &pr).await;
-            resources::link(
-                respond(
-                    result,
-                    &format!("Could not get the checks of {pr}"),
-                    checks_markdown,
-                ),
+            let pr = self.parse_pr(&args.pr_url)?;
+            let checks = pulls::checks(self.github(), &call.credential, &pr)
+                .await
+                .doing(|| format!("Could not get the checks of {pr}"))?;
+            Ok(resources::link(
+                reply(&checks, checks_markdown(&checks))?,
                 &pr,
                 Kind::Checks,
-            )
+            ))
         })
         .await
     }

@@ -14,8 +14,8 @@ use rmcp::RoleServer;
 use super::context::CallContext;
 use super::ReviewServer;
 use crate::format::{checks_markdown, pull_request_markdown, review_comments_markdown};
+use crate::github::comments::{fetch_review_comments, FetchOptions};
 use crate::github::pulls::{self, DetailOptions};
-use crate::github::review::{fetch_review_comments, FetchOptions};
 use crate::github::{GitHubError, PullRequestRef};
 
 pub const SCHEME: &str = "github-review://";

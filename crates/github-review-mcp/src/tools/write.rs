@@ -10,62 +10,107 @@ use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
     check_body, check_thread_id, AddPendingCommentArgs, CreateReviewArgs, DeleteReviewArgs,
-    InlineCommentArgs, IssueCommentArgs, ReplyAndResolveArgs, ReplyArgs, ReviewEvent, Side,
-    SubmitReviewArgs, ThreadArgs, ThreadsArgs, MAX_THREADS_AT_ONCE,
+    InlineCommentArgs, IssueCommentArgs, PendingCommentArgs, ReplyAndResolveArgs, ReplyArgs,
+    ReviewEvent, Side, SubjectType, SubmitReviewArgs, ThreadArgs, ThreadsArgs,
+    UpdatePendingCommentArgs, MAX_THREADS_AT_ONCE,
 };
-use super::{respond, text_error, ReviewServer};
+use super::context::CallContext;
+use super::error::{reply, reply_partial, Doing, ToolError};
+use super::ReviewServer;
+use crate::github::diff::{self, PullDiff, Target};
 use crate::github::reviews::{self, InlineComment};
 use crate::github::threads;
 use crate::model::{
-    CreatedComment, ReplyAndResolve, ReviewOutcome, ThreadOutcome, ThreadOutcomes, ThreadResolution,
+    CreatedComment, PendingComment, ReplyAndResolve, ReviewOutcome, ThreadOutcome, ThreadOutcomes,
+    ThreadResolution,
 };
-use crate::untrusted::echo;
+use crate::untrusted::{echo, fence_for};
 
 /// One audit line per landed write: who (login; the span adds the token's
 /// fingerprint), which tool, on what, and what it created.
-fn audit(tool: &str, target: &str, created: &str, login: Option<&str>) {
+fn audit(call: &CallContext, target: &str, created: &str, login: Option<&str>) {
     tracing::info!(
         audit = true,
         login = login.unwrap_or("unknown"),
-        tool,
+        tool = call.tool,
         target,
         created,
         "write"
     );
 }
 
-/// Validates and converts an inline comment; a one-line "range" becomes one line.
+/// Validates and converts an inline comment: a one-line "range" becomes one line,
+/// a `suggestion` becomes a ```suggestion block of the body.
 pub(super) fn inline(c: &InlineCommentArgs) -> Result<InlineComment, String> {
     if c.path.trim().is_empty() {
         return Err("an inline comment needs a path".into());
     }
     let path = echo(&c.path);
-    if c.line == 0 {
-        return Err(format!("line must be 1 or more (comment on {path})"));
+    if c.subject_type == Some(SubjectType::File) {
+        if c.line.is_some() || c.start_line.is_some() || c.suggestion.is_some() {
+            return Err(format!(
+                "a comment on the whole file ({path}, subject_type file) takes no line, start_line or suggestion"
+            ));
+        }
+        check_body(&format!("the body of the comment on {path}"), &c.body)?;
+        return Ok(InlineComment {
+            path: c.path.clone(),
+            line: None,
+            file_level: true,
+            side: None,
+            start_line: None,
+            start_side: None,
+            body: c.body.clone(),
+        });
     }
+    let line = match c.line {
+        None => {
+            return Err(format!(
+                "the comment on {path} needs a line (or subject_type file for the whole file)"
+            ))
+        }
+        Some(0) => return Err(format!("line must be 1 or more (comment on {path})")),
+        Some(line) => line,
+    };
     check_body(
-        &format!("the body of the comment on {path} line {}", c.line),
+        &format!("the body of the comment on {path} line {line}"),
         &c.body,
     )?;
     let side = c.side.unwrap_or(Side::Right);
     let start_line = c
         .start_line
-        .filter(|&s| s != c.line || c.start_side.is_some_and(|ss| ss != side));
+        .filter(|&s| s != line || c.start_side.is_some_and(|ss| ss != side));
     if let Some(start) = start_line {
-        if start == 0 || (start > c.line && c.start_side.unwrap_or(side) == side) {
+        if start == 0 || (start > line && c.start_side.unwrap_or(side) == side) {
             return Err(format!(
-                "start_line ({start}) must be before line ({}) on {path}",
-                c.line
+                "start_line ({start}) must be before line ({line}) on {path}"
             ));
         }
     }
+    let start_side = start_line.map(|_| c.start_side.unwrap_or(side));
+    let mut body = c.body.clone();
+    if let Some(suggestion) = &c.suggestion {
+        if side != Side::Right || start_side.is_some_and(|s| s != Side::Right) {
+            return Err(format!(
+                "a suggestion replaces lines of the new version: use side RIGHT (comment on {path} line {line})"
+            ));
+        }
+        let fence = "`".repeat(fence_for(suggestion));
+        let text = suggestion.strip_suffix('\n').unwrap_or(suggestion);
+        body = format!("{body}\n\n{fence}suggestion\n{text}\n{fence}");
+        check_body(
+            &format!("the comment on {path} line {line} with its suggestion"),
+            &body,
+        )?;
+    }
     Ok(InlineComment {
         path: c.path.clone(),
-        line: c.line,
+        line: Some(line),
+        file_level: false,
         side: Some(side.as_str().to_owned()),
         start_line,
-        start_side: start_line.map(|_| c.start_side.unwrap_or(side).as_str().to_owned()),
-        body: c.body.clone(),
+        start_side: start_side.map(|s| s.as_str().to_owned()),
+        body,
     })
 }
 
@@ -93,6 +138,36 @@ pub(super) fn review_comments(args: &CreateReviewArgs) -> Result<Vec<InlineComme
     }
 }
 
+/// Every comment's position against the pull request's diff; all misses in one
+/// error, so nothing is posted and the caller can fix them at once.
+pub(super) fn check_positions(diff: &PullDiff, comments: &[InlineComment]) -> Result<(), String> {
+    let misses: Vec<String> = comments
+        .iter()
+        .filter_map(|c| {
+            let target = match c.line {
+                Some(line) if !c.file_level => Target::Lines {
+                    line,
+                    side: c.side.as_deref().unwrap_or("RIGHT"),
+                    start: c
+                        .start_line
+                        .map(|s| (s, c.start_side.as_deref().unwrap_or("RIGHT"))),
+                },
+                _ => Target::File,
+            };
+            diff.check(&c.path, target).err()
+        })
+        .collect();
+    if misses.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "Nothing was posted: {} of {} inline comments are not where GitHub accepts them:\n- {}",
+        misses.len(),
+        comments.len(),
+        misses.join("\n- ")
+    ))
+}
+
 fn created_comment_text(what: &str, c: &CreatedComment) -> String {
     format!("{what}: comment {} ({}) {}", c.id, c.node_id, c.url)
 }
@@ -104,6 +179,23 @@ fn review_text(verb: &str, r: &ReviewOutcome) -> String {
     }
     for c in &r.comments {
         text.push_str(&format!("\n- comment {} {}", c.id, c.url));
+    }
+    if !r.dropped_comments.is_empty() {
+        text.push_str(&format!(
+            "\nGitHub dropped {} comment(s) at submit because their lines are no longer in the diff:",
+            r.dropped_comments.len()
+        ));
+        for c in &r.dropped_comments {
+            let at = c
+                .line
+                .map(|l| format!("line {l}"))
+                .unwrap_or_else(|| "file".into());
+            text.push_str(&format!(
+                "\n- dropped comment {} on {} {at}",
+                c.id,
+                echo(&c.path)
+            ));
+        }
     }
     text
 }
@@ -124,34 +216,24 @@ before replying again.",
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("reply_to_review_comment", &ctx, |call| async move {
-            if let Err(e) = check_body("body", &args.body) {
-                return text_error(e);
-            }
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
-            let result = reviews::reply(
+            check_body("body", &args.body)?;
+            let pr = self.parse_pr(&args.pr_url)?;
+            let c = reviews::reply(
                 self.github(),
                 &call.credential,
                 &pr,
                 args.comment_id,
                 &args.body,
             )
-            .await;
-            if let Ok(c) = &result {
-                audit(
-                    "reply_to_review_comment",
-                    &format!("{pr} comment {}", args.comment_id),
-                    &c.id.to_string(),
-                    c.author.as_deref(),
-                );
-            }
-            respond(
-                result,
-                &format!("Could not reply to comment {} on {pr}", args.comment_id),
-                |c| created_comment_text("Replied", c),
-            )
+            .await
+            .doing(|| format!("Could not reply to comment {} on {pr}", args.comment_id))?;
+            audit(
+                &call,
+                &format!("{pr} comment {}", args.comment_id),
+                &c.id.to_string(),
+                c.author.as_deref(),
+            );
+            reply(&c, created_comment_text("Replied", &c))
         })
         .await
     }
@@ -200,36 +282,83 @@ a line or a range (path, line, side, start_line, start_side, body). Returns the 
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("create_pr_review", &ctx, |call| async move {
-            let comments = match review_comments(&args) {
-                Ok(c) => c,
-                Err(e) => return text_error(e),
-            };
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
-            let event = args.event.map(ReviewEvent::as_str);
-            let result = reviews::create(
-                self.github(),
-                &call.credential,
-                &pr,
-                event,
-                args.body.as_deref().filter(|b| !b.is_empty()),
-                &comments,
-            )
-            .await;
-            if let Ok(r) = &result {
-                audit(
-                    "create_pr_review",
-                    &pr.to_string(),
-                    &r.id.to_string(),
-                    r.author.as_deref(),
-                );
+            let comments = review_comments(&args)?;
+            let pr = self.parse_pr(&args.pr_url)?;
+            let github = self.github();
+            let token = &call.credential;
+            if !comments.is_empty() {
+                let diff = diff::load(github, token, &pr).await.doing(|| {
+                    format!("Could not read the diff of {pr} to check the comments' lines")
+                })?;
+                check_positions(&diff, &comments)?;
             }
-            respond(
-                result,
-                &format!("Could not create the review on {pr}"),
-                |r| review_text("Created", r),
+            let event = args.event.map(ReviewEvent::as_str);
+            let body = args.body.as_deref().filter(|b| !b.is_empty());
+            let add_to_pending = args.add_to_pending.unwrap_or(false);
+            let pending = if add_to_pending {
+                reviews::find_pending_ids(github, token, &pr)
+                    .await
+                    .doing(|| format!("Could not look for your pending review on {pr}"))?
+            } else {
+                None
+            };
+            let has_file_comments = comments.iter().any(|c| c.file_level);
+            let r = match pending {
+                Some((id, node_id)) => {
+                    self.add_to_pending(&call, &pr, (id, &node_id), &comments, event, body)
+                        .await?
+                }
+                None if !has_file_comments => {
+                    match reviews::create(github, token, &pr, event, body, &comments).await {
+                        Ok(r) => r,
+                        Err(err) => return Err(self.explain_create_failure(&call, &pr, err).await),
+                    }
+                }
+                None => {
+                    // GitHub's REST review takes line comments only: open it pending
+                    // with them, add the file comments (GraphQL), then submit.
+                    let lines: Vec<InlineComment> =
+                        comments.iter().filter(|c| !c.file_level).cloned().collect();
+                    let files: Vec<InlineComment> =
+                        comments.iter().filter(|c| c.file_level).cloned().collect();
+                    let opened = match reviews::create(github, token, &pr, None, None, &lines).await
+                    {
+                        Ok(r) => r,
+                        Err(err) => return Err(self.explain_create_failure(&call, &pr, err).await),
+                    };
+                    audit(
+                        &call,
+                        &pr.to_string(),
+                        &opened.id.to_string(),
+                        opened.author.as_deref(),
+                    );
+                    self.add_to_pending(
+                        &call,
+                        &pr,
+                        (opened.id, &opened.node_id),
+                        &files,
+                        event,
+                        body,
+                    )
+                    .await?
+                }
+            };
+            audit(
+                &call,
+                &pr.to_string(),
+                &r.id.to_string(),
+                r.author.as_deref(),
+            );
+            reply(
+                &r,
+                review_text(
+                    if r.state == "PENDING" {
+                        "Created pending"
+                    } else {
+                        "Created"
+                    },
+                    &r,
+                ),
             )
         })
         .await
@@ -248,17 +377,11 @@ review_id is found automatically when omitted.",
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("submit_pending_review", &ctx, |call| async move {
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
+            let pr = self.parse_pr(&args.pr_url)?;
             let token = &call.credential;
-            let review_id = match self.pending_review_id(token, &pr, args.review_id).await {
-                Ok(id) => id,
-                Err(e) => return e,
-            };
+            let review_id = self.pending_review_id(token, &pr, args.review_id).await?;
             let body = args.body.as_deref().filter(|b| !b.trim().is_empty());
-            let result = reviews::submit(
+            let r = reviews::submit(
                 self.github(),
                 token,
                 &pr,
@@ -266,20 +389,15 @@ review_id is found automatically when omitted.",
                 args.event.as_str(),
                 body,
             )
-            .await;
-            if let Ok(r) = &result {
-                audit(
-                    "submit_pending_review",
-                    &pr.to_string(),
-                    &r.id.to_string(),
-                    r.author.as_deref(),
-                );
-            }
-            respond(
-                result,
-                &format!("Could not submit review {review_id} on {pr}"),
-                |r| review_text("Submitted", r),
-            )
+            .await
+            .doing(|| format!("Could not submit review {review_id} on {pr}"))?;
+            audit(
+                &call,
+                &pr.to_string(),
+                &r.id.to_string(),
+                r.author.as_deref(),
+            );
+            reply(&r, review_text("Submitted", &r))
         })
         .await
     }
@@ -297,29 +415,19 @@ when omitted. Submitted reviews cannot be deleted.",
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("delete_pending_review", &ctx, |call| async move {
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
+            let pr = self.parse_pr(&args.pr_url)?;
             let token = &call.credential;
-            let review_id = match self.pending_review_id(token, &pr, args.review_id).await {
-                Ok(id) => id,
-                Err(e) => return e,
-            };
-            let result = reviews::delete(self.github(), token, &pr, review_id).await;
-            if let Ok(r) = &result {
-                audit(
-                    "delete_pending_review",
-                    &pr.to_string(),
-                    &review_id.to_string(),
-                    r.author.as_deref(),
-                );
-            }
-            respond(
-                result,
-                &format!("Could not delete review {review_id} on {pr}"),
-                |r| review_text("Deleted", r),
-            )
+            let review_id = self.pending_review_id(token, &pr, args.review_id).await?;
+            let r = reviews::delete(self.github(), token, &pr, review_id)
+                .await
+                .doing(|| format!("Could not delete review {review_id} on {pr}"))?;
+            audit(
+                &call,
+                &pr.to_string(),
+                &review_id.to_string(),
+                r.author.as_deref(),
+            );
+            reply(&r, review_text("Deleted", &r))
         })
         .await
     }
@@ -337,34 +445,114 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("add_pending_review_comment", &ctx, |call| async move {
-            let comment = match inline(&args.comment) {
-                Ok(c) => c,
-                Err(e) => return text_error(e),
-            };
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
+            let comment = inline(&args.comment)?;
+            let pr = self.parse_pr(&args.pr_url)?;
             let token = &call.credential;
-            let node_id = match reviews::pending(self.github(), token, &pr).await {
-                Ok((_, node_id)) => node_id,
-                Err(e) => return text_error(format!("Could not find your pending review: {e}")),
-            };
-            let result =
-                reviews::add_pending_comment(self.github(), token, &node_id, &comment).await;
-            if let Ok(c) = &result {
-                audit(
-                    "add_pending_review_comment",
-                    &pr.to_string(),
-                    &c.id.to_string(),
-                    c.author.as_deref(),
-                );
-            }
-            respond(
-                result,
-                &format!("Could not add the comment to your pending review on {pr}"),
-                |c| created_comment_text("Added to your pending review", c),
+            let github = self.github();
+            let diff = diff::load(github, token, &pr)
+                .await
+                .doing(|| format!("Could not read the diff of {pr} to check the comment's line"))?;
+            check_positions(&diff, std::slice::from_ref(&comment))?;
+            let (_, node_id) = reviews::pending(github, token, &pr)
+                .await
+                .doing(|| "Could not find your pending review".into())?;
+            let c = reviews::add_pending_comment(github, token, &node_id, &comment)
+                .await
+                .doing(|| format!("Could not add the comment to your pending review on {pr}"))?;
+            audit(
+                &call,
+                &pr.to_string(),
+                &c.id.to_string(),
+                c.author.as_deref(),
+            );
+            reply(&c, created_comment_text("Added to your pending review", &c))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "update_pending_review_comment",
+        description = "Change the body of a comment of your pending review (comment_id from get_pending_review). \
+Only comments of your own pending review; submitted comments are not changed by this tool.",
+        output_schema = schema_for_output::<CreatedComment>(),
+        annotations(title = "Edit a pending review comment", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
+    )]
+    async fn update_pending_review_comment(
+        &self,
+        Parameters(args): Parameters<UpdatePendingCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("update_pending_review_comment", &ctx, |call| async move {
+            check_body("body", &args.body)?;
+            let pr = self.parse_pr(&args.pr_url)?;
+            self.own_pending_comment(&call, &pr, args.comment_id)
+                .await?;
+            let c = reviews::update_comment(
+                self.github(),
+                &call.credential,
+                &pr,
+                args.comment_id,
+                &args.body,
             )
+            .await
+            .doing(|| {
+                format!(
+                    "Could not change comment {} of your pending review on {pr}",
+                    args.comment_id
+                )
+            })?;
+            audit(
+                &call,
+                &format!("{pr} comment {}", args.comment_id),
+                &c.id.to_string(),
+                c.author.as_deref(),
+            );
+            reply(&c, created_comment_text("Changed", &c))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "delete_pending_review_comment",
+        description = "Delete a comment of your pending review (comment_id from get_pending_review). The review \
+itself stays pending; delete_pending_review removes it whole.",
+        output_schema = schema_for_output::<PendingComment>(),
+        annotations(title = "Delete a pending review comment", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn delete_pending_review_comment(
+        &self,
+        Parameters(args): Parameters<PendingCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run("delete_pending_review_comment", &ctx, |call| async move {
+            let pr = self.parse_pr(&args.pr_url)?;
+            let comment = self
+                .own_pending_comment(&call, &pr, args.comment_id)
+                .await?;
+            reviews::delete_comment(self.github(), &call.credential, &pr, args.comment_id)
+                .await
+                .doing(|| {
+                    format!(
+                        "Could not delete comment {} of your pending review on {pr}",
+                        args.comment_id
+                    )
+                })?;
+            audit(
+                &call,
+                &format!("{pr} comment {}", args.comment_id),
+                &args.comment_id.to_string(),
+                None,
+            );
+            let text = format!(
+                "Deleted comment {} ({} {}) from your pending review",
+                comment.id,
+                comment.path,
+                comment
+                    .line
+                    .map(|l| format!("line {l}"))
+                    .unwrap_or_else(|| "file".into())
+            );
+            reply(&comment, text)
         })
         .await
     }
@@ -381,26 +569,18 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("add_issue_comment", &ctx, |call| async move {
-            if let Err(e) = check_body("body", &args.body) {
-                return text_error(e);
-            }
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
-            let result =
-                reviews::issue_comment(self.github(), &call.credential, &pr, &args.body).await;
-            if let Ok(c) = &result {
-                audit(
-                    "add_issue_comment",
-                    &pr.to_string(),
-                    &c.id.to_string(),
-                    c.author.as_deref(),
-                );
-            }
-            respond(result, &format!("Could not comment on {pr}"), |c| {
-                created_comment_text("Commented", c)
-            })
+            check_body("body", &args.body)?;
+            let pr = self.parse_pr(&args.pr_url)?;
+            let c = reviews::issue_comment(self.github(), &call.credential, &pr, &args.body)
+                .await
+                .doing(|| format!("Could not comment on {pr}"))?;
+            audit(
+                &call,
+                &pr.to_string(),
+                &c.id.to_string(),
+                c.author.as_deref(),
+            );
+            reply(&c, created_comment_text("Commented", &c))
         })
         .await
     }
@@ -419,52 +599,41 @@ reply fails nothing is resolved, and if the resolve fails the reply still stands
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("reply_and_resolve", &ctx, |call| async move {
-            let checked = check_body("body", &args.body)
-                .and_then(|()| check_thread_id(&args.thread_id).map(str::to_owned));
-            let thread_id = match checked {
-                Ok(id) => id,
-                Err(e) => return text_error(e),
-            };
-            let pr = match self.parse_pr(&args.pr_url) {
-                Ok(pr) => pr,
-                Err(e) => return e,
-            };
+            check_body("body", &args.body)?;
+            let thread_id = check_thread_id(&args.thread_id)?.to_owned();
+            let pr = self.parse_pr(&args.pr_url)?;
             let github = self.github();
-            let reply =
-                match reviews::reply(github, &call.credential, &pr, args.comment_id, &args.body)
-                    .await
-                {
-                    Ok(reply) => reply,
-                    Err(err) => {
-                        return text_error(format!(
-                        "Could not reply to comment {} on {pr}: {err}; the thread was not resolved",
+            let posted = reviews::reply(github, &call.credential, &pr, args.comment_id, &args.body)
+                .await
+                .doing(|| {
+                    format!(
+                        "Could not reply to comment {} on {pr} (the thread was not resolved)",
                         args.comment_id
-                    ))
-                    }
-                };
+                    )
+                })?;
             audit(
-                "reply_and_resolve",
+                &call,
                 &format!("{pr} comment {}", args.comment_id),
-                &reply.id.to_string(),
-                reply.author.as_deref(),
+                &posted.id.to_string(),
+                posted.author.as_deref(),
             );
             let outcome =
                 match threads::set_resolved(github, &call.credential, &thread_id, true).await {
                     Ok(resolution) => {
                         audit(
-                            "reply_and_resolve",
+                            &call,
                             &thread_id,
                             &thread_id,
                             resolution.resolved_by.as_deref(),
                         );
                         ReplyAndResolve {
-                            reply: Some(reply),
+                            reply: Some(posted),
                             resolution: Some(resolution),
                             error: None,
                         }
                     }
                     Err(err) => ReplyAndResolve {
-                        reply: Some(reply),
+                        reply: Some(posted),
                         resolution: None,
                         error: Some(format!(
                             "the reply was posted, but resolving thread {thread_id} failed: {err}"
@@ -480,15 +649,7 @@ reply fails nothing is resolved, and if the resolve fails the reply still stands
                 (None, Some(e)) => text.push_str(&format!("\nNot resolved: {e}")),
                 (None, None) => {}
             }
-            let failed = outcome.error.is_some();
-            let mut result = super::structured(
-                serde_json::to_value(&outcome).unwrap_or_default(),
-                vec![text],
-            );
-            if failed {
-                result.is_error = Some(true);
-            }
-            result
+            reply_partial(&outcome, text, outcome.error.is_some())
         })
         .await
     }
@@ -508,19 +669,15 @@ each failure, and the others still changed.",
     ) -> Result<CallToolResult, ErrorData> {
         self.run("resolve_review_threads", &ctx, |call| async move {
             if args.thread_ids.is_empty() || args.thread_ids.len() > MAX_THREADS_AT_ONCE {
-                return text_error(format!(
+                return Err(ToolError::Invalid(format!(
                     "thread_ids must list 1 to {MAX_THREADS_AT_ONCE} threads"
-                ));
+                )));
             }
-            let ids = match args
+            let ids = args
                 .thread_ids
                 .iter()
                 .map(|t| check_thread_id(t).map(str::to_owned))
-                .collect::<Result<Vec<_>, _>>()
-            {
-                Ok(ids) => ids,
-                Err(e) => return text_error(e),
-            };
+                .collect::<Result<Vec<_>, _>>()?;
             let resolve = args.resolve.unwrap_or(true);
             let verb = if resolve { "resolve" } else { "unresolve" };
             // One at a time: a token's writes go one by one anyway (GitHub's advice).
@@ -535,12 +692,7 @@ each failure, and the others still changed.",
                 .await
                 {
                     Ok(resolution) => {
-                        audit(
-                            "resolve_review_threads",
-                            &id,
-                            &id,
-                            resolution.resolved_by.as_deref(),
-                        );
+                        audit(&call, &id, &id, resolution.resolved_by.as_deref());
                         ThreadOutcome {
                             thread_id: id,
                             resolution: Some(resolution),
@@ -582,33 +734,135 @@ each failure, and the others still changed.",
                     (None, None) => {}
                 }
             }
-            let mut result = super::structured(
-                serde_json::to_value(&outcomes).unwrap_or_default(),
-                vec![text],
-            );
-            if failed > 0 {
-                result.is_error = Some(true);
-            }
-            result
+            reply_partial(&outcomes, text, failed > 0)
         })
         .await
     }
 }
 
 impl ReviewServer {
+    /// Comment `comment_id` of the caller's pending review on `pr`, or an error
+    /// saying it is not one (and which are).
+    async fn own_pending_comment(
+        &self,
+        call: &CallContext,
+        pr: &crate::github::PullRequestRef,
+        comment_id: u64,
+    ) -> Result<PendingComment, ToolError> {
+        let review = reviews::pending_review(self.github(), &call.credential, pr)
+            .await
+            .doing(|| format!("Could not read your pending review on {pr}"))?
+            .ok_or_else(|| ToolError::Invalid(format!("you have no pending review on {pr}")))?;
+        let ids: Vec<String> = review.comments.iter().map(|c| c.id.to_string()).collect();
+        review
+            .comments
+            .into_iter()
+            .find(|c| c.id == comment_id)
+            .ok_or_else(|| {
+                ToolError::Invalid(format!(
+                    "comment {comment_id} is not in your pending review {} on {pr} (its comments: {})",
+                    review.id,
+                    if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
+                ))
+            })
+    }
+
+    /// Adds `comments` to pending review `(id, node_id)`, then submits it when
+    /// `event` is given. A failure after the first addition says what stands.
+    async fn add_to_pending(
+        &self,
+        call: &CallContext,
+        pr: &crate::github::PullRequestRef,
+        (id, node_id): (u64, &str),
+        comments: &[InlineComment],
+        event: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<ReviewOutcome, ToolError> {
+        let github = self.github();
+        let token = &call.credential;
+        for (added, c) in comments.iter().enumerate() {
+            if let Err(error) = reviews::add_pending_comment(github, token, node_id, c).await {
+                return Err(ToolError::GitHub {
+                    doing: format!(
+                        "Your pending review {id} on {pr} holds {added} of the {} new comments; adding the one on {} failed (the review is still pending: submit_pending_review or delete_pending_review)",
+                        comments.len(),
+                        echo(&c.path)
+                    ),
+                    error,
+                });
+            }
+        }
+        match event {
+            Some(event) => reviews::submit(github, token, pr, id, event, body)
+                .await
+                .doing(|| format!("Your pending review {id} on {pr} holds the comments, but submitting it failed (it is still pending)")),
+            None => {
+                let review = reviews::pending_review(github, token, pr)
+                    .await
+                    .doing(|| format!("The comments were added to your pending review {id} on {pr}, but reading it back failed"))?;
+                let comments = review
+                    .map(|r| r.comments)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| CreatedComment {
+                        id: c.id,
+                        node_id: c.node_id,
+                        url: String::new(),
+                        in_reply_to_id: None,
+                        author: call.token.login.clone(),
+                    })
+                    .collect();
+                Ok(ReviewOutcome {
+                    id,
+                    node_id: node_id.to_owned(),
+                    state: "PENDING".into(),
+                    url: None,
+                    author: call.token.login.clone(),
+                    comments,
+                    dropped_comments: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// GitHub's refusal of a new review, with the caller's pending review named
+    /// when that is the cause (one pending review per user and pull request).
+    async fn explain_create_failure(
+        &self,
+        call: &CallContext,
+        pr: &crate::github::PullRequestRef,
+        error: crate::github::GitHubError,
+    ) -> ToolError {
+        let pending_conflict = matches!(&error, crate::github::GitHubError::Unexpected { status: 422, message } if message.contains("pending review"));
+        if pending_conflict {
+            if let Ok(Some((id, _))) =
+                reviews::find_pending_ids(self.github(), &call.credential, pr).await
+            {
+                return ToolError::Invalid(format!(
+                    "Nothing was posted: you already have a pending review on {pr} (review {id}) and GitHub allows one per person. \
+Add these comments to it with add_to_pending: true, read it with get_pending_review, or finish it with submit_pending_review / delete_pending_review."
+                ));
+            }
+        }
+        ToolError::GitHub {
+            doing: format!("Could not create the review on {pr}"),
+            error,
+        }
+    }
+
     /// `given`, or the id of the caller's pending review on `pr`.
     async fn pending_review_id(
         &self,
         token: &crate::github::Credential,
         pr: &crate::github::PullRequestRef,
         given: Option<u64>,
-    ) -> Result<u64, CallToolResult> {
+    ) -> Result<u64, ToolError> {
         match given {
             Some(id) => Ok(id),
             None => reviews::pending(self.github(), token, pr)
                 .await
                 .map(|(id, _)| id)
-                .map_err(|e| text_error(format!("Could not find your pending review: {e}"))),
+                .doing(|| "Could not find your pending review".into()),
         }
     }
 
@@ -620,27 +874,21 @@ impl ReviewServer {
         resolve: bool,
     ) -> Result<CallToolResult, ErrorData> {
         self.run(tool, &ctx, |call| async move {
-            let id = match check_thread_id(&args.thread_id) {
-                Ok(id) => id,
-                Err(e) => return text_error(e),
-            };
-            let result = threads::set_resolved(self.github(), &call.credential, id, resolve).await;
-            if let Ok(t) = &result {
-                audit(tool, id, id, t.resolved_by.as_deref());
-            }
+            let id = check_thread_id(&args.thread_id)?;
             let verb = if resolve { "resolve" } else { "unresolve" };
-            respond(result, &format!("Could not {verb} thread {id}"), |t| {
-                format!(
-                    "Thread {} on {} is {}",
-                    t.thread_id,
-                    t.path,
-                    if t.is_resolved {
-                        "resolved"
-                    } else {
-                        "unresolved"
-                    }
-                )
-            })
+            let t = threads::set_resolved(self.github(), &call.credential, id, resolve)
+                .await
+                .doing(|| format!("Could not {verb} thread {id}"))?;
+            audit(&call, id, id, t.resolved_by.as_deref());
+            let state = if t.is_resolved {
+                "resolved"
+            } else {
+                "unresolved"
+            };
+            reply(
+                &t,
+                format!("Thread {} on {} is {state}", t.thread_id, t.path),
+            )
         })
         .await
     }
@@ -653,7 +901,9 @@ mod tests {
     fn c(line: u32, start: Option<u32>) -> InlineCommentArgs {
         InlineCommentArgs {
             path: "src/a.rs".into(),
-            line,
+            line: Some(line),
+            subject_type: None,
+            suggestion: None,
             side: None,
             start_line: start,
             start_side: None,
@@ -687,6 +937,57 @@ mod tests {
         assert!(review(Some("COMMENT"), None, vec![c(0, None)])
             .unwrap_err()
             .contains("line must be 1"));
+    }
+
+    #[test]
+    fn a_suggestion_becomes_a_block_no_text_of_it_can_close() {
+        let mut with = c(12, Some(10));
+        with.suggestion = Some("let x = ```y```;\n".into());
+        let r = inline(&with).unwrap();
+        assert_eq!(
+            r.body, "x\n\n````suggestion\nlet x = ```y```;\n````",
+            "the fence is longer than any run in the suggestion"
+        );
+        with.side = Some(Side::Left);
+        assert!(inline(&with).unwrap_err().contains("side RIGHT"));
+    }
+
+    #[test]
+    fn a_file_comment_takes_no_line_and_a_line_comment_needs_one() {
+        let mut file = c(1, None);
+        file.line = None;
+        file.subject_type = Some(SubjectType::File);
+        let r = inline(&file).unwrap();
+        assert!(r.file_level && r.line.is_none() && r.side.is_none());
+        file.line = Some(3);
+        assert!(inline(&file).unwrap_err().contains("takes no line"));
+        let mut no_line = c(1, None);
+        no_line.line = None;
+        assert!(inline(&no_line).unwrap_err().contains("needs a line"));
+    }
+
+    #[test]
+    fn every_miss_is_named_and_nothing_passes_with_one() {
+        let diff = PullDiff::new(
+            [(
+                "src/a.rs".to_owned(),
+                Some("@@ -1,3 +1,4 @@\n a\n+b\n c\n d\n".to_owned()),
+            )],
+            true,
+        );
+        let ok = inline(&c(2, None)).unwrap();
+        let far = inline(&c(90, None)).unwrap();
+        let mut other = c(1, None);
+        other.path = "README.md".into();
+        let other = inline(&other).unwrap();
+        assert!(check_positions(&diff, std::slice::from_ref(&ok)).is_ok());
+        let e = check_positions(&diff, &[ok, far, other]).unwrap_err();
+        assert!(e.starts_with("Nothing was posted: 2 of 3"), "{e}");
+        assert!(e.contains("line 90 (RIGHT) is not part of the diff; the nearest commentable RIGHT lines are 1-4"), "{e}");
+        assert!(
+            e.contains("\"README.md\" is not a file of this pull request"),
+            "{e}"
+        );
     }
 
     #[test]
