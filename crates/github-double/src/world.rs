@@ -369,6 +369,13 @@ impl World {
             if let Some(&ix) = w.user_by_login.get(&login.to_lowercase()) {
                 return ix;
             }
+            // A bot declared by its slug (`"type": "Bot"`) is named by it too.
+            if let Some(&ix) = w
+                .user_by_login
+                .get(&format!("{}[bot]", login.to_lowercase()))
+            {
+                return ix;
+            }
             let id = next_user_id;
             next_user_id += 1;
             w.add_user(login, id, None, None, login.ends_with("[bot]"))
