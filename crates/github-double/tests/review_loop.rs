@@ -727,3 +727,65 @@ async fn a_push_outdates_threads_and_drops_pending_comments_off_the_diff_at_subm
     }
     assert_eq!(head_sha(&d).await, new_sha);
 }
+
+/// The bot-reviewed pull request of the server's fixture (`acme/widgets#11`) and of
+/// the demo (`octo-org/hello-world#43`), as the double's README describes it.
+#[tokio::test]
+async fn the_seeded_bot_pull_requests_have_bots_resolved_and_outdated_threads() {
+    for (file, owner, repo, number) in [
+        (
+            "../github-review-mcp/tests/fixtures/seed.json",
+            "acme",
+            "widgets",
+            11,
+        ),
+        (
+            "../../examples/demo-seed.json",
+            "octo-org",
+            "hello-world",
+            43,
+        ),
+        ("../../tests/fidelity/seed.json", "acme", "widgets", 11),
+    ] {
+        let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+        let seed: github_double::Seed =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let w = World::from_seed(&seed).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let ri = w.repo(owner, repo).unwrap();
+        let pull = &w.repos[ri].pulls[w.repos[ri].pull_by_number[&number]];
+        let login = |t: usize| &w.users[pull.threads[t].comments[0].author];
+        let firsts: Vec<(&str, bool)> = (0..pull.threads.len())
+            .map(|t| (login(t).login.as_str(), login(t).bot))
+            .collect();
+        assert_eq!(
+            firsts[..5],
+            [
+                ("coderabbitai[bot]", true),
+                ("coderabbitai[bot]", true),
+                ("copilot-pull-request-reviewer[bot]", true),
+                ("gemini-code-assist[bot]", true),
+                ("coderabbitai[bot]", true),
+            ],
+            "{file}"
+        );
+        assert!(!firsts[5].1, "{file}: a person's file comment");
+        assert!(pull.threads[0].is_resolved && !pull.threads[1].is_resolved);
+        assert!(pull.threads[4].is_outdated && pull.threads[4].line.is_none());
+        assert!(pull.threads[5].file_level);
+        assert_eq!(pull.threads[0].comments[0].id, 2_600_000_001);
+        assert!(pull.threads[0].comments[0]
+            .body
+            .contains("In src/parser.rs around lines 10 to 14,"));
+        // Every line thread that is not outdated is anchored in its file's diff.
+        for t in pull
+            .threads
+            .iter()
+            .filter(|t| !t.is_outdated && !t.file_level)
+        {
+            let file = pull.files.iter().find(|f| f.filename == t.path).unwrap();
+            let start = t.start_line.map(|s| (t.side, s));
+            github_double::world::anchor(file, t.side, t.line.unwrap(), start)
+                .unwrap_or_else(|e| panic!("{file:?} {}: {e}", t.path));
+        }
+    }
+}
