@@ -512,7 +512,13 @@ async fn file_level_comments_have_no_line_and_need_a_changed_path() {
     ];
     for (body, msg) in refusals {
         let (s, err) = send(&d, "POST", Some(DAVE), &url, body.clone()).await;
-        assert_eq!((s, &err["errors"][0]), (422, &json!(msg)), "{body}");
+        assert_eq!(
+            (s, &err["errors"][0]["message"]),
+            (422, &json!(msg)),
+            "{body}"
+        );
+        assert_eq!(err["message"], "Validation Failed");
+        assert_eq!(err["errors"][0]["resource"], "PullRequestReviewComment");
     }
     let (s, err) = send(
         &d,

@@ -549,7 +549,7 @@ async fn create_comment(
         Err(e) => return e,
     };
     if cb.body.trim().is_empty() {
-        return unprocessable(&["Body can't be blank"], DOC_COMMENTS);
+        return comment_invalid("Body can't be blank");
     }
     if let Some(to) = cb.in_reply_to {
         let to = ctx
@@ -569,9 +569,8 @@ async fn create_comment(
     }
     let pull = &ctx.world.repos[ri].pulls[pi];
     if cb.commit_id != pull.head_sha && !pull.past_heads.contains(&cb.commit_id) {
-        return unprocessable(
-            &["pull_request_review_thread.commit_id is not part of the pull request"],
-            DOC_COMMENTS,
+        return comment_invalid(
+            "pull_request_review_thread.commit_id is not part of the pull request",
         );
     }
     let file_level = match cb.subject_type.as_deref() {
@@ -580,7 +579,7 @@ async fn create_comment(
         Some(_) => return unprocessable(&["Subject type must be one of line, file"], DOC_COMMENTS),
     };
     let (Ok(s), Ok(ss)) = (side(cb.side.as_deref()), side(cb.start_side.as_deref())) else {
-        return unprocessable(&["Side must be one of LEFT, RIGHT"], DOC_COMMENTS);
+        return comment_invalid("Side must be one of LEFT, RIGHT");
     };
     let line = if file_level {
         None
@@ -590,7 +589,7 @@ async fn create_comment(
             .or_else(|| position_line(&ctx, ri, pi, &cb.path, cb.position))
         {
             Some(l) => Some(l),
-            None => return unprocessable(&["Line could not be resolved"], DOC_COMMENTS),
+            None => return comment_invalid("Line could not be resolved"),
         }
     };
     let start_line = cb.start_line.filter(|_| !file_level);
@@ -627,8 +626,40 @@ async fn create_comment(
         })
     }) {
         Ok((cref, world)) => created(&json::review_comment(&world, &ctx.api_base, cref)),
+        Err(WriteError::Unprocessable(m) | WriteError::Unanchored(m)) => comment_invalid(&m),
         Err(e) => write_error(e, DOC_COMMENTS),
     }
+}
+
+/// GitHub's 422 for `POST .../pulls/{n}/comments`: the `validation-error` shape
+/// (`errors` are objects naming the field), unlike the reviews endpoint's strings.
+fn comment_invalid(message: &str) -> Response {
+    let field = if message.starts_with("Path") {
+        "path"
+    } else if message.starts_with("Line") {
+        "line"
+    } else if message.starts_with("Body") {
+        "body"
+    } else if message.starts_with("Side") {
+        "side"
+    } else if message.starts_with("Subject") {
+        "subject_type"
+    } else {
+        message.split(' ').next().unwrap_or("")
+    };
+    let body = serde_json::json!({
+        "message": "Validation Failed",
+        "errors": [{"resource": "PullRequestReviewComment", "code": "custom",
+                    "field": field, "message": message}],
+        "documentation_url": DOC_COMMENTS,
+        "status": "422",
+    });
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json_headers(),
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The line the deprecated `position` (lines below the first hunk header) names:
