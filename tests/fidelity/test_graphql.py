@@ -186,3 +186,102 @@ def test_not_found_has_githubs_shape(double, bob):
     assert err["type"] == "NOT_FOUND"
     assert err["path"] == ["repository"]
     assert err["message"] == "Could not resolve to a Repository with the name 'acme/nope'."
+
+
+BOT_AUTHORS = """
+query BotAuthors($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviews(first: 10) { nodes { author { __typename login } } }
+      reviewThreads(first: 20) {
+        nodes {
+          subjectType isOutdated line originalLine
+          comments(first: 5) {
+            nodes {
+              author { login }
+              byType: author { __typename login ... on Bot { id url avatarUrl } ... on User { id name } }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_bot_authors_are_bots_without_the_suffix(double, bob):
+    errors = validate(github_schema(), parse(BOT_AUTHORS))
+    assert not errors, [e.message for e in errors]
+    body = post(bob, double, BOT_AUTHORS, {"owner": "acme", "name": "widgets", "number": 11})
+    assert "errors" not in body, body
+    pr = body["data"]["repository"]["pullRequest"]
+    firsts = [t["comments"]["nodes"][0] for t in pr["reviewThreads"]["nodes"]]
+    assert [c["author"]["login"] for c in firsts] == [
+        "coderabbitai", "coderabbitai", "copilot-pull-request-reviewer", "gemini-code-assist", "coderabbitai", "dave"]
+    assert [c["byType"]["__typename"] for c in firsts] == ["Bot"] * 5 + ["User"]
+    assert firsts[0]["byType"]["url"].endswith("/apps/coderabbitai")
+    assert "name" not in firsts[0]["byType"] and "url" not in firsts[5]["byType"]
+    threads = pr["reviewThreads"]["nodes"]
+    assert [t["subjectType"] for t in threads][-1] == "FILE"
+    assert threads[5]["line"] is None and threads[5]["isOutdated"] is False
+    assert {r["author"]["__typename"] for r in pr["reviews"]["nodes"]} == {"Bot", "User"}
+
+
+EDITS = """
+mutation AddFile($pr: ID!) {
+  addPullRequestReviewThread(input: {pullRequestId: $pr, path: "src/new_name.rs", subjectType: FILE, body: "whole file"}) {
+    thread { id subjectType line startLine isOutdated comments(first: 1) { nodes { id } } }
+  }
+}
+mutation AddOffDiff($pr: ID!) {
+  addPullRequestReviewThread(input: {pullRequestId: $pr, path: "src/lib.rs", line: 90, body: "off the diff"}) {
+    thread { id }
+  }
+}
+mutation Edit($id: ID!) {
+  updatePullRequestReviewComment(input: {pullRequestReviewCommentId: $id, body: "edited"}) {
+    pullRequestReviewComment { body lastEditedAt state }
+  }
+}
+mutation Delete($id: ID!) {
+  deletePullRequestReviewComment(input: {id: $id}) {
+    pullRequestReviewComment { id } pullRequestReview { state }
+  }
+}
+"""
+
+
+def test_file_threads_edits_and_deletes_run_as_on_github(double, dave, bob):
+    errors = validate(github_schema(), parse(EDITS))
+    assert not errors, [e.message for e in errors]
+    pr = post(dave, double, 'query { repository(owner: "acme", name: "widgets") { pullRequest(number: 7) { id } } }')
+    pr_id = pr["data"]["repository"]["pullRequest"]["id"]
+    run = lambda who, op, v: who.post(double + "/graphql", json={"query": EDITS, "operationName": op, "variables": v}).json()
+    body = run(dave, "AddFile", {"pr": pr_id})
+    assert "errors" not in body, body
+    thread = body["data"]["addPullRequestReviewThread"]["thread"]
+    assert (thread["subjectType"], thread["line"], thread["startLine"], thread["isOutdated"]) == ("FILE", None, None, False)
+    comment = thread["comments"]["nodes"][0]["id"]
+    # GitHub answers a line off the diff with no thread and no error.
+    body = run(dave, "AddOffDiff", {"pr": pr_id})
+    assert body == {"data": {"addPullRequestReviewThread": {"thread": None}}}
+    # dave's comment is pending: invisible to bob.
+    body = run(bob, "Edit", {"id": comment})
+    assert body["data"] == {"updatePullRequestReviewComment": None}
+    assert body["errors"][0]["type"] == "NOT_FOUND"
+    assert body["errors"][0]["path"] == ["updatePullRequestReviewComment"]
+    body = run(dave, "Edit", {"id": comment})
+    assert "errors" not in body, body
+    edited = body["data"]["updatePullRequestReviewComment"]["pullRequestReviewComment"]
+    assert (edited["body"], edited["state"]) == ("edited", "PENDING") and edited["lastEditedAt"]
+    body = run(dave, "Delete", {"id": comment})
+    assert "errors" not in body, body
+    assert body["data"]["deletePullRequestReviewComment"]["pullRequestReview"]["state"] == "PENDING"
+    seen = post(dave, double, "query($id: ID!) { node(id: $id) { id } }", {"id": thread["id"]})
+    assert seen["data"]["node"] is None, "the thread went with its only comment"
+    # Leave no pending review behind for the other tests.
+    reviews = dave.get(double + "/repos/acme/widgets/pulls/7/reviews?per_page=100").json()
+    for v in reviews:
+        if v["state"] == "PENDING":
+            dave.delete(double + f"/repos/acme/widgets/pulls/7/reviews/{v['id']}")

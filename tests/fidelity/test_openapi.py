@@ -27,6 +27,13 @@ GETS = [
      "/repos/acme/widgets/commits/6dcb09b5b57875f334f61aebed695e2e4193db5e/check-runs?filter=all", "bob"),
     ("/repos/{owner}/{repo}/commits/{ref}/status", "/repos/acme/widgets/commits/feature-x/status", "bob"),
     ("/repos/{owner}/{repo}/commits/{ref}/status", "/repos/acme/widgets/commits/fix/status", "alice"),
+    # The bot-reviewed pull request: bot users, file-level and outdated comments.
+    ("/repos/{owner}/{repo}/pulls/{pull_number}/comments", "/repos/acme/widgets/pulls/11/comments", "bob"),
+    ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "/repos/acme/widgets/pulls/11/reviews", "bob"),
+    ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "/repos/acme/widgets/issues/11/comments", "bob"),
+    ("/repos/{owner}/{repo}/pulls/comments/{comment_id}", "/repos/acme/widgets/pulls/comments/2600000001", "bob"),
+    ("/repos/{owner}/{repo}/pulls/comments/{comment_id}", "/repos/acme/widgets/pulls/comments/2600000007", "bob"),
+    ("/repos/{owner}/{repo}/pulls/comments/{comment_id}", "/repos/acme/widgets/pulls/comments/2600000008", "bob"),
 ]
 
 
@@ -177,3 +184,91 @@ def test_pull_request_carries_review_requests(double, bob):
     assert {u["login"] for u in body["requested_reviewers"]} <= {"dave"}
     assert body["requested_teams"][0]["slug"] == "core"
     assert body["mergeable_state"] == "unstable"
+
+
+COMMENTS = "/repos/{owner}/{repo}/pulls/{pull_number}/comments"
+COMMENT = "/repos/{owner}/{repo}/pulls/comments/{comment_id}"
+
+
+def test_bots_are_bots_in_rest(double, bob):
+    comments = bob.get(double + "/repos/acme/widgets/pulls/11/comments").json()
+    users = {c["user"]["login"]: c["user"]["type"] for c in comments}
+    assert users == {"coderabbitai[bot]": "Bot", "copilot-pull-request-reviewer[bot]": "Bot",
+                     "gemini-code-assist[bot]": "Bot", "alice": "User", "bob": "User", "dave": "User"}
+    outdated = next(c for c in comments if c["id"] == 2600000007)
+    assert "line" not in outdated and outdated["original_line"] == 3
+    file_level = next(c for c in comments if c["id"] == 2600000008)
+    assert file_level["subject_type"] == "file" and "line" not in file_level
+    assert {c["subject_type"] for c in comments} == {"line", "file"}
+
+
+def head_sha(double, who, number):
+    return who.get(double + f"/repos/acme/widgets/pulls/{number}").json()["head"]["sha"]
+
+
+def test_comment_creation_edit_and_delete_match_openapi(double, dave, bob):
+    url = double + "/repos/acme/widgets/pulls/7/comments"
+    sha = head_sha(double, dave, 7)
+    r = dave.post(url, json={"body": "whole file", "commit_id": sha, "path": "src/lib.rs", "subject_type": "file"})
+    assert r.status_code == 201, r.text
+    validate(r.json(), response_schema(COMMENTS, "post", 201))
+    assert r.json()["subject_type"] == "file"
+    r = dave.post(url, json={"body": "a line", "commit_id": sha, "path": "src/lib.rs", "line": 2})
+    assert r.status_code == 201, r.text
+    validate(r.json(), response_schema(COMMENTS, "post", 201))
+    line = r.json()
+    assert (line["subject_type"], line["line"]) == ("line", 2)
+    for body, message in [
+        ({"body": "b", "commit_id": sha, "path": "nope.rs", "subject_type": "file"}, "Path could not be resolved"),
+        ({"body": "b", "commit_id": sha, "path": "src/lib.rs", "line": 90},
+         "pull_request_review_thread.line must be part of the diff"),
+    ]:
+        r = dave.post(url, json=body)
+        assert r.status_code == 422, r.text
+        validate(r.json(), response_schema(COMMENTS, "post", 422))
+        assert r.json()["errors"][0]["message"] == message
+    r = bob.post(url, json={"body": "b", "commit_id": sha, "path": "src/lib.rs", "line": 2})
+    assert r.status_code == 403
+    validate(r.json(), response_schema(COMMENTS, "post", 403))
+
+    one = double + f"/repos/acme/widgets/pulls/comments/{line['id']}"
+    assert bob.patch(one, json={"body": "not mine"}).status_code == 403
+    r = dave.patch(one, json={"body": "a better line"})
+    assert r.status_code == 200, r.text
+    validate(r.json(), response_schema(COMMENT, "patch", 200))
+    assert r.json()["body"] == "a better line"
+    r = dave.delete(one)
+    assert r.status_code == 204 and r.content == b""
+    r = dave.delete(one)
+    assert r.status_code == 404
+    validate(r.json(), response_schema(COMMENT, "delete", 404))
+
+
+def test_push_outdates_and_bodies_still_match_openapi(double, alice, dave):
+    """The push control outdates the bot's line-15 thread on widgets#11; the REST
+    bodies keep GitHub's shapes, and a pending comment off the new diff is dropped
+    at submit."""
+    base = double + "/repos/acme/widgets/pulls/11"
+    r = dave.post(base + "/reviews", json={"comments": [
+        {"path": "src/parser.rs", "line": 15, "body": "gone after the push"},
+        {"path": "src/parser.rs", "line": 47, "body": "kept"}]})
+    assert r.status_code == 200, r.text
+    review = r.json()
+    old = head_sha(double, alice, 11)
+    r = alice.post(double + "/_double/pulls/acme/widgets/11/files", json={"files": [{
+        "filename": "src/parser.rs",
+        "patch": "@@ -40,2 +46,4 @@ fn build(tokens: &[Token]) -> Result<Ast, Error> {\n"
+                 "     let root = Node::root();\n+    let cache = HashMap::new();\n+    let _ = cache;\n     Ok(Ast { root })"}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["head_sha"] != old
+    comments = alice.get(base + "/comments?per_page=100").json()
+    validate(comments, response_schema(COMMENTS, "get", 200))
+    limit = next(c for c in comments if c["id"] == 2600000003)
+    assert "line" not in limit and limit["original_line"] == 15
+    assert limit["original_commit_id"] == old == limit["commit_id"]
+    r = dave.post(base + f"/reviews/{review['id']}/events", json={"event": "COMMENT"})
+    assert r.status_code == 200, r.text
+    validate(r.json(), response_schema(REVIEW + "/events", "post", 200))
+    r = dave.get(base + f"/reviews/{review['id']}/comments")
+    validate(r.json(), response_schema(REVIEW + "/comments", "get", 200))
+    assert [c["body"] for c in r.json()] == ["kept"]

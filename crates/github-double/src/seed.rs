@@ -102,6 +102,10 @@ pub struct SeedUser {
     pub scopes: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `User` or `Bot` (a GitHub App's account: REST login `slug[bot]`, GraphQL
+    /// `Bot` with login `slug`). Absent: `Bot` when the login ends in `[bot]`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// A repository with its access lists and pull requests.

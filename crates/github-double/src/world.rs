@@ -41,6 +41,20 @@ pub struct User {
     pub name: Option<String>,
     pub node_id: String,
     pub scopes: Option<String>,
+    /// A GitHub App's bot account: `login` ends in `[bot]` (REST), GraphQL shows a
+    /// `Bot` whose login lacks the suffix.
+    pub bot: bool,
+}
+
+impl User {
+    /// The login GraphQL shows: a bot's without `[bot]`, as on GitHub.
+    pub fn graphql_login(&self) -> &str {
+        if self.bot {
+            self.login.strip_suffix("[bot]").unwrap_or(&self.login)
+        } else {
+            &self.login
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +113,8 @@ pub struct Pull {
     pub issue_comments: Vec<IssueComment>,
     /// (review id, author) of every PENDING review: visible only to its author.
     pub pending: Vec<(u64, UserIx)>,
+    /// Head shas before the pushes `/_double/pulls/.../files` simulated, oldest first.
+    pub past_heads: Vec<String>,
 }
 
 /// A check run on the head commit.
@@ -183,6 +199,8 @@ pub struct Thread {
     pub is_outdated: bool,
     pub resolved_by: Option<UserIx>,
     pub diff_hunk: String,
+    /// Head sha when the thread was started (`original_commit_id`).
+    pub original_commit: String,
     pub comments: Vec<Comment>,
 }
 
@@ -313,15 +331,31 @@ impl World {
             .max()
             .map_or(FIRST_USER_ID, |m| m.max(FIRST_USER_ID - 1) + 1);
         for u in &seed.users {
-            if w.user_by_login.contains_key(&u.login.to_lowercase()) {
-                return Err(SeedError::DuplicateUser(u.login.clone()));
-            }
             let id = u.id.unwrap_or_else(|| {
                 let id = next_user_id;
                 next_user_id += 1;
                 id
             });
-            let ix = w.add_user(&u.login, id, u.scopes.clone(), u.name.clone());
+            let bot = match u.kind.as_deref() {
+                None => u.login.ends_with("[bot]"),
+                Some("Bot") => true,
+                Some("User") => false,
+                Some(other) => {
+                    return Err(SeedError::Invalid {
+                        field: "users.type",
+                        value: other.into(),
+                    })
+                }
+            };
+            let login = if bot && !u.login.ends_with("[bot]") {
+                format!("{}[bot]", u.login)
+            } else {
+                u.login.clone()
+            };
+            if w.user_by_login.contains_key(&login.to_lowercase()) {
+                return Err(SeedError::DuplicateUser(u.login.clone()));
+            }
+            let ix = w.add_user(&login, id, u.scopes.clone(), u.name.clone(), bot);
             for t in &u.tokens {
                 if w.token_user.insert(t.clone(), ix).is_some() {
                     return Err(SeedError::DuplicateToken(t.clone()));
@@ -335,9 +369,16 @@ impl World {
             if let Some(&ix) = w.user_by_login.get(&login.to_lowercase()) {
                 return ix;
             }
+            // A bot declared by its slug (`"type": "Bot"`) is named by it too.
+            if let Some(&ix) = w
+                .user_by_login
+                .get(&format!("{}[bot]", login.to_lowercase()))
+            {
+                return ix;
+            }
             let id = next_user_id;
             next_user_id += 1;
-            w.add_user(login, id, None, None)
+            w.add_user(login, id, None, None, login.ends_with("[bot]"))
         };
         let explicit_ids: std::collections::HashSet<u64> = seed
             .repos
@@ -458,6 +499,7 @@ impl World {
                         statuses: vec![],
                         issue_comments: vec![],
                         pending: vec![],
+                        past_heads: vec![],
                     };
                 let first_check = FIRST_CHECK_RUN_ID + (ri as u64) * 100_000 + pi as u64 * 1000;
                 for (check_id, c) in (first_check..).zip(&sp.checks) {
@@ -575,6 +617,7 @@ impl World {
                         is_outdated: st.is_outdated,
                         resolved_by: st.resolved_by.as_deref().map(|l| user(&mut w, l)),
                         diff_hunk: st.diff_hunk.clone(),
+                        original_commit: pull.head_sha.clone(),
                         comments: vec![],
                     };
                     thread_id += 1;
@@ -675,6 +718,7 @@ impl World {
         id: u64,
         scopes: Option<String>,
         name: Option<String>,
+        bot: bool,
     ) -> UserIx {
         let ix = self.users.len();
         self.users.push(User {
@@ -682,10 +726,12 @@ impl World {
             login: login.into(),
             name,
             node_id: format!(
-                "U_kgDO{}",
+                "{}_kgDO{}",
+                if bot { "BOT" } else { "U" },
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.to_be_bytes())
             ),
             scopes,
+            bot,
         });
         self.user_by_login.insert(login.to_lowercase(), ix);
         ix
@@ -885,6 +931,10 @@ pub struct NewThread {
 pub enum WriteError {
     #[error("{0}")]
     Unprocessable(String),
+    /// A line (or start line) outside the file's diff hunks: REST's 422; GraphQL's
+    /// `addPullRequestReviewThread` answers `thread: null` without an error instead.
+    #[error("{0}")]
+    Unanchored(String),
     #[error("Not Found")]
     NotFound,
 }
@@ -892,10 +942,66 @@ pub enum WriteError {
 impl WriteError {
     pub fn kind(&self) -> &'static str {
         match self {
-            WriteError::Unprocessable(_) => "UNPROCESSABLE",
+            WriteError::Unprocessable(_) | WriteError::Unanchored(_) => "UNPROCESSABLE",
             WriteError::NotFound => "NOT_FOUND",
         }
     }
+}
+
+/// Index of the hunk of `ranges` covering `line` on `side`.
+fn hunk_of(
+    ranges: &[(std::ops::Range<u64>, std::ops::Range<u64>)],
+    side: Side,
+    line: u64,
+) -> Option<usize> {
+    ranges.iter().position(|(old, new)| match side {
+        Side::Left => old.contains(&line),
+        Side::Right => new.contains(&line),
+    })
+}
+
+/// Whether a line (and optional start line) lies in the file's diff, with GitHub's
+/// message when not: the line in a hunk on its side, the start line in the same
+/// hunk. A file without a patch (binary, too large) accepts any line.
+pub fn anchor(
+    file: &File,
+    side: Side,
+    line: u64,
+    start: Option<(Side, u64)>,
+) -> Result<(), &'static str> {
+    let Some(patch) = &file.patch else {
+        return Ok(());
+    };
+    let ranges = patch_ranges(patch);
+    if ranges.is_empty() {
+        return Ok(());
+    }
+    let Some(h) = hunk_of(&ranges, side, line) else {
+        return Err("pull_request_review_thread.line must be part of the diff");
+    };
+    if let Some((ss, sl)) = start {
+        if hunk_of(&ranges, ss, sl) != Some(h) {
+            return Err(
+                "pull_request_review_thread.start_line must be part of the same hunk as the line.",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A file as a simulated push leaves it (`/_double/pulls/.../files`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushedFile {
+    pub filename: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub additions: Option<u64>,
+    #[serde(default)]
+    pub deletions: Option<u64>,
+    /// The file's new patch; null: no patch (any line is then in the diff).
+    pub patch: Option<String>,
 }
 
 fn unprocessable(msg: &str) -> WriteError {
@@ -1001,29 +1107,13 @@ impl World {
                 ));
             }
         }
-        if let Some(patch) = &file.patch {
-            let ranges = patch_ranges(patch);
-            let covered = |side: Side, l: u64| {
-                ranges.iter().any(|(old, new)| match side {
-                    Side::Left => old.contains(&l),
-                    Side::Right => new.contains(&l),
-                })
-            };
-            if !ranges.is_empty() {
-                if !covered(t.side, line) {
-                    return Err(unprocessable(
-                        "pull_request_review_thread.line must be part of the diff",
-                    ));
-                }
-                if let Some(start) = t.start_line {
-                    if !covered(t.start_side.unwrap_or(t.side), start) {
-                        return Err(unprocessable(
-                            "pull_request_review_thread.start_line must be part of the same hunk as the line.",
-                        ));
-                    }
-                }
-            }
-        }
+        anchor(
+            file,
+            t.side,
+            line,
+            t.start_line.map(|l| (t.start_side.unwrap_or(t.side), l)),
+        )
+        .map_err(|m| WriteError::Unanchored(m.into()))?;
         Ok(())
     }
 
@@ -1056,6 +1146,7 @@ impl World {
             is_outdated: false,
             resolved_by: None,
             diff_hunk: hunk,
+            original_commit: pull.head_sha.clone(),
             comments: vec![c],
         });
         pull.updated_at = pull.updated_at.max(now);
@@ -1213,6 +1304,12 @@ impl World {
         let author = v.author;
         let review_id = v.id;
         let pull = &mut self.repos[ri].pulls[pi];
+        // GitHub drops, without a word, the threads this review would start whose
+        // line is no longer in the diff (a push moved it out since they were written).
+        pull.threads.retain(|t| {
+            let starts_here = t.comments.first().is_some_and(|c| c.review_id == review_id);
+            !starts_here || t.file_level || !t.is_outdated
+        });
         let v = &mut pull.reviews[vi];
         v.state = state.into();
         v.body = body;
@@ -1285,6 +1382,116 @@ impl World {
         t.is_resolved = by.is_some();
         t.resolved_by = by;
     }
+
+    /// Replaces a review comment's body (`updated_at` moves, `created_at` stays).
+    pub fn edit_comment(&mut self, c: CommentRef, body: String, now: u64) {
+        let pull = &mut self.repos[c.repo].pulls[c.pull];
+        let cm = &mut pull.threads[c.thread].comments[c.comment];
+        cm.body = body;
+        cm.updated_at = now.max(cm.created_at + 1);
+        pull.updated_at = pull.updated_at.max(now);
+    }
+
+    /// Deletes a review comment; a thread left without comments goes with it, and
+    /// when the first comment goes the next one starts the thread.
+    pub fn delete_comment(&mut self, c: CommentRef) -> Comment {
+        let pull = &mut self.repos[c.repo].pulls[c.pull];
+        let thread = &mut pull.threads[c.thread];
+        let gone = thread.comments.remove(c.comment);
+        if thread.comments.is_empty() {
+            pull.threads.remove(c.thread);
+        } else if c.comment == 0 {
+            let first = thread.comments[0].id;
+            thread.comments[0].reply_to = None;
+            for cm in &mut thread.comments[1..] {
+                cm.reply_to = Some(first);
+            }
+        }
+        self.reindex();
+        gone
+    }
+
+    /// Simulates a push to the pull request's head: the given files' patches are
+    /// replaced (or added), the head moves to `head_sha` (default: derived from the
+    /// old one), and every line thread on a changed file whose line is no longer in
+    /// its diff becomes outdated (`line`/`start_line` null, `original_*` kept).
+    /// Returns the new head sha.
+    pub fn push_files(
+        &mut self,
+        ri: usize,
+        pi: usize,
+        files: Vec<PushedFile>,
+        head_sha: Option<String>,
+        now: u64,
+    ) -> String {
+        let full_name = self.repos[ri].full_name.clone();
+        let pull = &mut self.repos[ri].pulls[pi];
+        let head = head_sha.unwrap_or_else(|| fake_sha(&format!("{}:push", pull.head_sha)));
+        let old = std::mem::replace(&mut pull.head_sha, head.clone());
+        pull.past_heads.push(old);
+        let mut changed = vec![];
+        for pf in files {
+            let sha = fake_sha(&format!("{full_name}:{}:{head}", pf.filename));
+            let counts = pf.patch.as_deref().map(patch_counts).unwrap_or((0, 0));
+            let file = File {
+                sha,
+                status: pf.status.unwrap_or_else(|| "modified".into()),
+                additions: pf.additions.unwrap_or(counts.0),
+                deletions: pf.deletions.unwrap_or(counts.1),
+                patch: pf.patch,
+                previous_filename: None,
+                filename: pf.filename,
+            };
+            changed.push(file.filename.clone());
+            match pull.files.iter_mut().find(|f| f.filename == file.filename) {
+                Some(f) => {
+                    let prev = f.previous_filename.take();
+                    *f = File {
+                        previous_filename: prev,
+                        ..file
+                    };
+                }
+                None => pull.files.push(file),
+            }
+        }
+        for t in &mut pull.threads {
+            if t.file_level || t.is_outdated || !changed.contains(&t.path) {
+                continue;
+            }
+            let Some(file) = pull.files.iter().find(|f| f.filename == t.path) else {
+                continue;
+            };
+            let still = t.line.is_some_and(|l| {
+                anchor(
+                    file,
+                    t.side,
+                    l,
+                    t.start_line.map(|s| (t.start_side.unwrap_or(t.side), s)),
+                )
+                .is_ok()
+            });
+            if !still {
+                t.is_outdated = true;
+                t.line = None;
+                t.start_line = None;
+            }
+        }
+        pull.updated_at = pull.updated_at.max(now);
+        head
+    }
+}
+
+/// (additions, deletions) a unified-diff patch shows.
+fn patch_counts(patch: &str) -> (u64, u64) {
+    patch.lines().fold((0, 0), |(a, d), l| {
+        if l.starts_with('+') {
+            (a + 1, d)
+        } else if l.starts_with('-') {
+            (a, d + 1)
+        } else {
+            (a, d)
+        }
+    })
 }
 
 /// The author of a pull request cannot approve it or request changes on it.

@@ -23,8 +23,8 @@ use crate::time::now_epoch;
 use crate::world::{NewReview, NewThread, NodeRef, Side, UserIx, WriteError};
 use connection::typed_error;
 use types::{
-    ctx, node, null_with_error, DiffSide, Node, PullRequestReviewComment, PullRequestReviewThread,
-    PullRequestReviewThreadSubjectType, RateLimit, Repository, User,
+    ctx, node, null_with_error, DiffSide, Node, PullRequestReview, PullRequestReviewComment,
+    PullRequestReviewThread, PullRequestReviewThreadSubjectType, RateLimit, Repository, User,
 };
 
 pub type GhSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -175,6 +175,32 @@ pub struct AddPullRequestReviewThreadInput {
 pub struct AddPullRequestReviewThreadPayload {
     pub client_mutation_id: Option<String>,
     pub thread: Option<PullRequestReviewThread>,
+}
+
+#[derive(InputObject)]
+pub struct UpdatePullRequestReviewCommentInput {
+    pub body: String,
+    pub client_mutation_id: Option<String>,
+    pub pull_request_review_comment_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdatePullRequestReviewCommentPayload {
+    pub client_mutation_id: Option<String>,
+    pub pull_request_review_comment: Option<PullRequestReviewComment>,
+}
+
+#[derive(InputObject)]
+pub struct DeletePullRequestReviewCommentInput {
+    pub client_mutation_id: Option<String>,
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct DeletePullRequestReviewCommentPayload {
+    pub client_mutation_id: Option<String>,
+    pub pull_request_review: Option<PullRequestReview>,
+    pub pull_request_review_comment: Option<PullRequestReviewComment>,
 }
 
 pub struct Mutation;
@@ -402,12 +428,107 @@ impl Mutation {
                         )?,
                     },
                 };
-                w.add_thread_to_pending(r, p, v, u, nt, now)
+                // A line outside the diff: GitHub creates nothing and answers
+                // `thread: null` without an error (the review, if made, stays).
+                match w.add_thread_to_pending(r, p, v, u, nt, now) {
+                    Err(WriteError::Unanchored(_)) => Ok(None),
+                    other => other.map(Some),
+                }
             })
             .map_err(write_error)?;
         Ok(Some(AddPullRequestReviewThreadPayload {
             client_mutation_id: input.client_mutation_id,
-            thread: Some(PullRequestReviewThread { w, r, p, t: ti }),
+            thread: ti.map(|t| PullRequestReviewThread { w, r, p, t }),
+        }))
+    }
+
+    /// The comment behind node `id` if the caller may change it: invisible (another
+    /// user's pending comment, an unreadable repo) is `NOT_FOUND`; neither theirs nor,
+    /// when submitted, in a repo they can write to is `FORBIDDEN`.
+    fn changeable_comment(
+        &self,
+        c: &Context<'_>,
+        id: &str,
+        mutation: &str,
+    ) -> Result<crate::world::CommentRef> {
+        let cx = ctx(c);
+        let w = &cx.world;
+        let Some(NodeRef::Comment(cref)) = w.nodes.get(id).copied() else {
+            return Err(not_found_id(id));
+        };
+        let pull = &w.repos[cref.repo].pulls[cref.pull];
+        let cm = w.comment(cref);
+        if !w.can_read(cx.caller.user, cref.repo) || !pull.comment_visible(cm, cx.caller.user) {
+            return Err(not_found_id(id));
+        }
+        let pending = pull.pending.iter().any(|&(v, _)| v == cm.review_id);
+        if cx.caller.user == Some(cm.author) {
+            return Ok(cref);
+        }
+        if pending {
+            return Err(not_found_id(id));
+        }
+        writer(c, cref.repo, mutation)?;
+        Ok(cref)
+    }
+
+    async fn do_update_pull_request_review_comment(
+        &self,
+        c: &Context<'_>,
+        input: UpdatePullRequestReviewCommentInput,
+    ) -> Result<Option<UpdatePullRequestReviewCommentPayload>> {
+        let id = input.pull_request_review_comment_id.to_string();
+        self.changeable_comment(c, &id, "UpdatePullRequestReviewComment")?;
+        if input.body.trim().is_empty() {
+            return Err(typed_error("UNPROCESSABLE", "Body can't be blank"));
+        }
+        let (cref, w) = ctx(c)
+            .write(|w| {
+                let Some(NodeRef::Comment(cref)) = w.nodes.get(&id).copied() else {
+                    return Err(WriteError::NotFound);
+                };
+                w.edit_comment(cref, input.body, now_epoch());
+                Ok(cref)
+            })
+            .map_err(write_error)?;
+        Ok(Some(UpdatePullRequestReviewCommentPayload {
+            client_mutation_id: input.client_mutation_id,
+            pull_request_review_comment: Some(PullRequestReviewComment { w, c: cref }),
+        }))
+    }
+
+    async fn do_delete_pull_request_review_comment(
+        &self,
+        c: &Context<'_>,
+        input: DeletePullRequestReviewCommentInput,
+    ) -> Result<Option<DeletePullRequestReviewCommentPayload>> {
+        let id = input.id.to_string();
+        let cref = self.changeable_comment(c, &id, "DeletePullRequestReviewComment")?;
+        // The payload shows the comment as it was and its review as it is.
+        let before = ctx(c).world.clone();
+        let review_id = before.comment(cref).review_id;
+        let (_, w) = ctx(c)
+            .write(|w| {
+                let Some(NodeRef::Comment(cref)) = w.nodes.get(&id).copied() else {
+                    return Err(WriteError::NotFound);
+                };
+                Ok(w.delete_comment(cref))
+            })
+            .map_err(write_error)?;
+        let review = w.repos[cref.repo].pulls[cref.pull]
+            .reviews
+            .iter()
+            .position(|v| v.id == review_id)
+            .map(|v| PullRequestReview {
+                w: w.clone(),
+                r: cref.repo,
+                p: cref.pull,
+                v,
+            });
+        Ok(Some(DeletePullRequestReviewCommentPayload {
+            client_mutation_id: input.client_mutation_id,
+            pull_request_review: review,
+            pull_request_review_comment: Some(PullRequestReviewComment { w: before, c: cref }),
         }))
     }
 }
@@ -461,6 +582,30 @@ impl Mutation {
     ) -> Result<Option<AddPullRequestReviewThreadPayload>> {
         // A refused mutation answers `{"data": {"field": null}, "errors": [...]}`.
         match self.do_add_pull_request_review_thread(c, input).await {
+            Ok(p) => Ok(p),
+            Err(e) => null_with_error(c, e),
+        }
+    }
+
+    /// Updates a pull request review comment.
+    async fn update_pull_request_review_comment(
+        &self,
+        c: &Context<'_>,
+        input: UpdatePullRequestReviewCommentInput,
+    ) -> Result<Option<UpdatePullRequestReviewCommentPayload>> {
+        match self.do_update_pull_request_review_comment(c, input).await {
+            Ok(p) => Ok(p),
+            Err(e) => null_with_error(c, e),
+        }
+    }
+
+    /// Deletes a pull request review comment.
+    async fn delete_pull_request_review_comment(
+        &self,
+        c: &Context<'_>,
+        input: DeletePullRequestReviewCommentInput,
+    ) -> Result<Option<DeletePullRequestReviewCommentPayload>> {
+        match self.do_delete_pull_request_review_comment(c, input).await {
             Ok(p) => Ok(p),
             Err(e) => null_with_error(c, e),
         }

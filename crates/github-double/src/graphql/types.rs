@@ -138,6 +138,7 @@ fn association(w: &World, ri: usize, u: UserIx) -> CommentAuthorAssociation {
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
     User(User),
+    Bot(Bot),
     Repository(Repository),
     PullRequest(PullRequest),
     PullRequestReviewThread(PullRequestReviewThread),
@@ -160,6 +161,7 @@ pub enum Node {
 )]
 pub enum Actor {
     User(User),
+    Bot(Bot),
 }
 
 /// `RepositoryOwner`.
@@ -246,7 +248,55 @@ impl User {
 }
 
 fn actor(w: &Arc<World>, u: UserIx) -> Actor {
-    Actor::User(User { w: w.clone(), u })
+    if w.users[u].bot {
+        Actor::Bot(Bot { w: w.clone(), u })
+    } else {
+        Actor::User(User { w: w.clone(), u })
+    }
+}
+
+/// `Bot`: a GitHub App's account. Its login has no `[bot]` suffix (REST's has),
+/// its URL is the app's page.
+#[derive(Clone)]
+pub struct Bot {
+    pub w: Arc<World>,
+    pub u: UserIx,
+}
+
+#[Object]
+impl Bot {
+    async fn id(&self) -> ID {
+        ID(self.w.users[self.u].node_id.clone())
+    }
+    async fn database_id(&self) -> Option<i32> {
+        i32::try_from(self.w.users[self.u].id).ok()
+    }
+    async fn login(&self) -> &str {
+        self.w.users[self.u].graphql_login()
+    }
+    async fn url(&self) -> Uri {
+        Uri(format!(
+            "{}/apps/{}",
+            self.w.web,
+            self.w.users[self.u].graphql_login()
+        ))
+    }
+    async fn resource_path(&self) -> Uri {
+        Uri(format!("/apps/{}", self.w.users[self.u].graphql_login()))
+    }
+    async fn avatar_url(&self, size: Option<i32>) -> Uri {
+        let s = size.map(|s| format!("&s={s}")).unwrap_or_default();
+        Uri(format!(
+            "https://avatars.githubusercontent.com/in/{}?v=4{s}",
+            self.w.users[self.u].id
+        ))
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime("2020-01-01T00:00:00Z".into())
+    }
+    async fn updated_at(&self) -> DateTime {
+        DateTime("2025-01-01T00:00:00Z".into())
+    }
 }
 
 /// `Repository`.
@@ -529,9 +579,10 @@ impl PullRequest {
             .filter(|&i| {
                 let rv = &pull.reviews[i];
                 pull.review_visible(rv.id, viewer)
-                    && author
-                        .as_ref()
-                        .is_none_or(|a| self.w.users[rv.author].login.eq_ignore_ascii_case(a))
+                    && author.as_ref().is_none_or(|a| {
+                        let u = &self.w.users[rv.author];
+                        u.login.eq_ignore_ascii_case(a) || u.graphql_login().eq_ignore_ascii_case(a)
+                    })
                     && states
                         .as_ref()
                         .is_none_or(|s| s.contains(&review_state(&rv.state)))
@@ -745,7 +796,8 @@ impl PullRequestReviewComment {
         (!self.pending()).then(|| time(self.comment().created_at))
     }
     async fn last_edited_at(&self) -> Option<DateTime> {
-        None
+        let c = self.comment();
+        (c.updated_at > c.created_at).then(|| time(c.updated_at))
     }
     async fn url(&self) -> Uri {
         let r = &self.w.repos[self.c.repo];
@@ -1022,6 +1074,7 @@ pub fn node(w: &Arc<World>, viewer: Option<UserIx>, id: &str) -> Result<Node> {
     }
     let w = w.clone();
     Ok(match r {
+        NodeRef::User(u) if w.users[u].bot => Node::Bot(Bot { w, u }),
         NodeRef::User(u) => Node::User(User { w, u }),
         NodeRef::Repo(r) => Node::Repository(Repository { w, r }),
         NodeRef::Pull(r, p) => Node::PullRequest(PullRequest { w, r, p }),

@@ -15,9 +15,36 @@ fn web_origin(base: &str) -> &str {
     base.strip_suffix("/api/v3").unwrap_or(base)
 }
 
+/// `simple-user`: `type` is `Bot` for a GitHub App's account, whose login keeps its
+/// `[bot]` suffix and whose page is the app's (`/apps/slug`), as on GitHub.
 pub fn simple_user(w: &World, base: &str, u: UserIx) -> Value {
     let u = &w.users[u];
-    user_object(base, &u.login, u.id, &u.node_id, "User")
+    if !u.bot {
+        return user_object(base, &u.login, u.id, &u.node_id, "User");
+    }
+    let mut v = user_object(base, &u.login, u.id, &u.node_id, "Bot");
+    let escaped = u.login.replace('[', "%5B").replace(']', "%5D");
+    if let Value::Object(m) = &mut v {
+        for (_, val) in m.iter_mut() {
+            if let Value::String(s) = val {
+                if s.starts_with(base) {
+                    *s = s.replace(&format!("/users/{}", u.login), &format!("/users/{escaped}"));
+                }
+            }
+        }
+        m.insert(
+            "html_url".into(),
+            Value::String(format!("{}/apps/{}", web_origin(base), u.graphql_login())),
+        );
+        m.insert(
+            "avatar_url".into(),
+            Value::String(format!(
+                "https://avatars.githubusercontent.com/in/{}?v=4",
+                u.id
+            )),
+        );
+    }
+    v
 }
 
 /// A `simple-user`-shaped object for any account.
@@ -270,7 +297,8 @@ pub fn review_comment(w: &World, base: &str, c: CommentRef) -> Value {
         "diff_hunk": t.diff_hunk, "path": t.path,
         "position": if t.is_outdated { None } else { Some(t.diff_hunk.lines().count().saturating_sub(1).max(1)) },
         "original_position": t.diff_hunk.lines().count().saturating_sub(1).max(1),
-        "commit_id": p.head_sha, "original_commit_id": p.head_sha,
+        "commit_id": if t.is_outdated { &t.original_commit } else { &p.head_sha },
+        "original_commit_id": t.original_commit,
         "user": simple_user(w, base, cm.author), "body": cm.body,
         "created_at": rfc3339(cm.created_at), "updated_at": rfc3339(cm.updated_at),
         "html_url": html, "pull_request_url": format!("{api}/pulls/{n}"),

@@ -37,7 +37,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/repos/{owner}/{repo}/pulls/{number}", get(get_pull))
         .route(
             "/repos/{owner}/{repo}/pulls/{number}/comments",
-            get(list_comments),
+            get(list_comments).post(create_comment),
         )
         .route(
             "/repos/{owner}/{repo}/pulls/{number}/comments/{id}/replies",
@@ -77,7 +77,7 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route(
             "/repos/{owner}/{repo}/pulls/comments/{id}",
-            get(get_comment),
+            get(get_comment).patch(edit_comment).delete(delete_comment),
         )
 }
 
@@ -424,7 +424,9 @@ fn unprocessable(errors: &[&str], doc: &str) -> Response {
 fn write_error(e: WriteError, doc: &str) -> Response {
     match e {
         WriteError::NotFound => not_found(),
-        WriteError::Unprocessable(m) => unprocessable(&[m.as_str()], doc),
+        WriteError::Unprocessable(m) | WriteError::Unanchored(m) => {
+            unprocessable(&[m.as_str()], doc)
+        }
     }
 }
 
@@ -486,22 +488,294 @@ async fn create_reply(
     }
     match ctx.write(|w| w.add_reply(to, user, rb.body, now_epoch())) {
         Ok((cref, world)) => created(&json::review_comment(&world, &ctx.api_base, cref)),
-        Err(WriteError::Unprocessable(m)) => {
-            // GitHub answers this one in the `validation-error` shape.
-            let body = serde_json::json!({
-                "message": "Validation Failed",
-                "errors": [{"resource": "PullRequestReview", "code": "custom",
-                            "field": "user_id", "message": m}],
-                "documentation_url": DOC_COMMENTS,
-                "status": "422",
-            });
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json_headers(),
-                body.to_string(),
-            )
-                .into_response()
+        Err(WriteError::Unprocessable(m)) => one_pending_review(&m),
+        Err(e) => write_error(e, DOC_COMMENTS),
+    }
+}
+
+/// GitHub's 422 for a single comment while the caller has a pending review, in
+/// the `validation-error` shape.
+fn one_pending_review(m: &str) -> Response {
+    let body = serde_json::json!({
+        "message": "Validation Failed",
+        "errors": [{"resource": "PullRequestReview", "code": "custom",
+                    "field": "user_id", "message": m}],
+        "documentation_url": DOC_COMMENTS,
+        "status": "422",
+    });
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json_headers(),
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct CommentBody {
+    body: String,
+    commit_id: String,
+    path: String,
+    #[serde(default)]
+    line: Option<u64>,
+    #[serde(default)]
+    position: Option<u64>,
+    #[serde(default)]
+    side: Option<String>,
+    #[serde(default)]
+    start_line: Option<u64>,
+    #[serde(default)]
+    start_side: Option<String>,
+    #[serde(default)]
+    subject_type: Option<String>,
+    #[serde(default)]
+    in_reply_to: Option<u64>,
+}
+
+/// `POST .../pulls/{n}/comments`: one comment, submitted at once in its own
+/// `COMMENTED` review (201). `subject_type: file` comments on the whole file (no
+/// line); `in_reply_to` makes it a reply (other fields then ignored).
+async fn create_comment(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, n)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let (ri, pi, user) = match writable_pull(&ctx, &o, &r, &n) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let cb: CommentBody = match parse_body(&body, DOC_COMMENTS) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    if cb.body.trim().is_empty() {
+        return comment_invalid("Body can't be blank");
+    }
+    if let Some(to) = cb.in_reply_to {
+        let to = ctx
+            .world
+            .comment_by_id
+            .get(&to)
+            .copied()
+            .filter(|c| c.repo == ri && c.pull == pi && visible_comment(&ctx, *c));
+        let Some(to) = to else {
+            return not_found();
+        };
+        return match ctx.write(|w| w.add_reply(to, user, cb.body, now_epoch())) {
+            Ok((cref, world)) => created(&json::review_comment(&world, &ctx.api_base, cref)),
+            Err(WriteError::Unprocessable(m)) => one_pending_review(&m),
+            Err(e) => write_error(e, DOC_COMMENTS),
+        };
+    }
+    let pull = &ctx.world.repos[ri].pulls[pi];
+    if cb.commit_id != pull.head_sha && !pull.past_heads.contains(&cb.commit_id) {
+        return comment_invalid(
+            "pull_request_review_thread.commit_id is not part of the pull request",
+        );
+    }
+    let file_level = match cb.subject_type.as_deref() {
+        None | Some("line") => false,
+        Some("file") => true,
+        Some(_) => return unprocessable(&["Subject type must be one of line, file"], DOC_COMMENTS),
+    };
+    let (Ok(s), Ok(ss)) = (side(cb.side.as_deref()), side(cb.start_side.as_deref())) else {
+        return comment_invalid("Side must be one of LEFT, RIGHT");
+    };
+    let line = if file_level {
+        None
+    } else {
+        match cb
+            .line
+            .or_else(|| position_line(&ctx, ri, pi, &cb.path, cb.position))
+        {
+            Some(l) => Some(l),
+            None => return comment_invalid("Line could not be resolved"),
         }
+    };
+    let start_line = cb.start_line.filter(|_| !file_level);
+    let thread = NewThread {
+        path: cb.path,
+        line,
+        start_line,
+        side: s.unwrap_or(Side::Right),
+        start_side: start_line.map(|_| ss.or(s).unwrap_or(Side::Right)),
+        body: cb.body,
+    };
+    if pull.pending_review_of(user).is_some() {
+        return one_pending_review("user_id can only have one pending review per pull request");
+    }
+    let review = NewReview {
+        author: user,
+        body: String::new(),
+        state: "COMMENTED",
+        threads: vec![thread],
+    };
+    match ctx.write(|w| {
+        let vi = w.add_review(ri, pi, review, now_epoch())?;
+        let id = w.repos[ri].pulls[pi].reviews[vi].id;
+        let t = w.repos[ri].pulls[pi]
+            .threads
+            .iter()
+            .rposition(|t| t.comments[0].review_id == id)
+            .ok_or(WriteError::NotFound)?;
+        Ok(crate::world::CommentRef {
+            repo: ri,
+            pull: pi,
+            thread: t,
+            comment: 0,
+        })
+    }) {
+        Ok((cref, world)) => created(&json::review_comment(&world, &ctx.api_base, cref)),
+        Err(WriteError::Unprocessable(m) | WriteError::Unanchored(m)) => comment_invalid(&m),
+        Err(e) => write_error(e, DOC_COMMENTS),
+    }
+}
+
+/// GitHub's 422 for `POST .../pulls/{n}/comments`: the `validation-error` shape
+/// (`errors` are objects naming the field), unlike the reviews endpoint's strings.
+fn comment_invalid(message: &str) -> Response {
+    let field = if message.starts_with("Path") {
+        "path"
+    } else if message.starts_with("Line") {
+        "line"
+    } else if message.starts_with("Body") {
+        "body"
+    } else if message.starts_with("Side") {
+        "side"
+    } else if message.starts_with("Subject") {
+        "subject_type"
+    } else {
+        message.split(' ').next().unwrap_or("")
+    };
+    let body = serde_json::json!({
+        "message": "Validation Failed",
+        "errors": [{"resource": "PullRequestReviewComment", "code": "custom",
+                    "field": field, "message": message}],
+        "documentation_url": DOC_COMMENTS,
+        "status": "422",
+    });
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json_headers(),
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The line the deprecated `position` (lines below the first hunk header) names:
+/// a line of the first hunk's new side.
+fn position_line(
+    ctx: &Ctx,
+    ri: usize,
+    pi: usize,
+    path: &str,
+    position: Option<u64>,
+) -> Option<u64> {
+    let pull = &ctx.world.repos[ri].pulls[pi];
+    let patch = pull
+        .files
+        .iter()
+        .find(|f| f.filename == path)?
+        .patch
+        .as_ref()?;
+    let header = patch.lines().next()?;
+    let start: u64 = header
+        .split(" +")
+        .nth(1)?
+        .split([',', ' '])
+        .next()?
+        .parse()
+        .ok()?;
+    position.map(|p| start + p.saturating_sub(1))
+}
+
+/// A review comment the caller may change: 401 without a token, 404 when the repo
+/// or the comment is not visible to them (another user's pending comment is not),
+/// 403 when it is neither theirs nor, for a submitted comment, in a repo they can
+/// write to (people with write access may edit and delete others' comments).
+fn changeable_comment(
+    ctx: &Ctx,
+    o: &str,
+    r: &str,
+    id: &str,
+) -> Result<crate::world::CommentRef, Response> {
+    let Some(user) = ctx.caller.user else {
+        return Err(gh_error(
+            StatusCode::UNAUTHORIZED,
+            "Requires authentication",
+            DOC_REST,
+        ));
+    };
+    let ri = readable_repo(ctx, o, r)?;
+    let cref = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| ctx.world.comment_by_id.get(&id).copied())
+        .filter(|c| c.repo == ri && visible_comment(ctx, *c))
+        .ok_or_else(not_found)?;
+    let c = ctx.world.comment(cref);
+    let pending = ctx.world.repos[ri].pulls[cref.pull]
+        .pending
+        .iter()
+        .any(|&(v, _)| v == c.review_id);
+    if c.author == user || (!pending && ctx.world.can_write(Some(user), ri)) {
+        Ok(cref)
+    } else {
+        Err(forbidden())
+    }
+}
+
+/// Finds comment `id` again in the world a write got (indices may have moved).
+fn comment_again(w: &crate::world::World, id: u64) -> Result<crate::world::CommentRef, WriteError> {
+    w.comment_by_id
+        .get(&id)
+        .copied()
+        .ok_or(WriteError::NotFound)
+}
+
+/// `PATCH .../pulls/comments/{id}` `{body}`: 200 with the edited comment.
+async fn edit_comment(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let cref = match changeable_comment(&ctx, &o, &r, &id) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let rb: ReplyBody = match parse_body(&body, DOC_COMMENTS) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    if rb.body.trim().is_empty() {
+        return unprocessable(&["Body can't be blank"], DOC_COMMENTS);
+    }
+    let cid = ctx.world.comment(cref).id;
+    match ctx.write(|w| {
+        let c = comment_again(w, cid)?;
+        w.edit_comment(c, rb.body, now_epoch());
+        Ok(c)
+    }) {
+        Ok((c, world)) => ok_json(&json::review_comment(&world, &ctx.api_base, c)),
+        Err(e) => write_error(e, DOC_COMMENTS),
+    }
+}
+
+/// `DELETE .../pulls/comments/{id}`: 204; the thread goes with its only comment.
+async fn delete_comment(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, id)): Path<(String, String, String)>,
+) -> Response {
+    let cref = match changeable_comment(&ctx, &o, &r, &id) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let cid = ctx.world.comment(cref).id;
+    match ctx.write(|w| {
+        let c = comment_again(w, cid)?;
+        Ok(w.delete_comment(c))
+    }) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => write_error(e, DOC_COMMENTS),
     }
 }
@@ -577,24 +851,9 @@ async fn create_review(
         };
         // `position` (lines below the hunk header) is accepted as a line of the
         // first hunk's new side.
-        let line = c.line.or_else(|| {
-            let pull = &ctx.world.repos[ri].pulls[pi];
-            let patch = pull
-                .files
-                .iter()
-                .find(|f| f.filename == c.path)?
-                .patch
-                .as_ref()?;
-            let header = patch.lines().next()?;
-            let start: u64 = header
-                .split(" +")
-                .nth(1)?
-                .split([',', ' '])
-                .next()?
-                .parse()
-                .ok()?;
-            c.position.map(|p| start + p.saturating_sub(1))
-        });
+        let line = c
+            .line
+            .or_else(|| position_line(&ctx, ri, pi, &c.path, c.position));
         if line.is_none() {
             return unprocessable(&["Line could not be resolved"], DOC_REVIEWS);
         }
