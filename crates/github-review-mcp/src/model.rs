@@ -17,8 +17,20 @@ pub struct ReviewComments {
     pub truncated_reason: Option<String>,
     /// All review threads of the pull request, before filters.
     pub total_threads: u32,
-    /// Threads left out by `include_resolved` / `include_outdated`.
+    /// Threads left out by the filters.
     pub filtered_out_threads: u32,
+    /// Set when `max_output_bytes` cut the answer: pass it as `cursor` (with the
+    /// same other arguments) for the rest, from exactly where this one stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// Pass as `changes_since` later to get only what changed after this read.
+    /// Given on the last page of a read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_cursor: Option<String>,
+    /// With `changes_since`: threads of the earlier read that are gone (deleted,
+    /// or no longer matching the filters).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gone_thread_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -58,6 +70,17 @@ pub struct ReviewThread {
     pub is_outdated: bool,
     pub resolved_by: Option<String>,
     pub comments: Vec<ReviewComment>,
+    /// Comments of this thread given on earlier pages (a thread larger than
+    /// `max_output_bytes` is split between its comments); 0 normally.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub comments_before: u32,
+    /// Comments of this thread that follow on the next page (see `next_cursor`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub comments_after: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -66,8 +89,11 @@ pub struct ReviewComment {
     pub id: Option<u64>,
     /// GraphQL node id (`PRRC_...`).
     pub node_id: String,
-    /// Login of the author; null for a deleted account.
+    /// Login of the author (`name[bot]` for apps); null for a deleted account.
     pub author: Option<String>,
+    /// True when the author is a bot (GitHub's `Bot` type, or a `[bot]` login).
+    pub author_is_bot: bool,
+    /// The whole body as GitHub has it (the Markdown text trims known bots' noise).
     pub body: String,
     pub created_at: String,
     pub url: String,
@@ -105,8 +131,18 @@ pub struct ReviewCommentsResult<'a> {
     pub truncated_reason: Option<&'a str>,
     /// All review threads of the pull request, before filters.
     pub total_threads: u32,
-    /// Threads left out by `include_resolved` / `include_outdated`.
+    /// Threads left out by the filters (and, with `changes_since`, unchanged ones).
     pub filtered_out_threads: u32,
+    /// Set when `max_output_bytes` cut the answer: pass it as `cursor` (with the
+    /// same other arguments) for the rest, from exactly where this one stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<&'a str>,
+    /// Pass as `changes_since` later to get only what changed after this read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_cursor: Option<&'a str>,
+    /// With `changes_since`: threads of the earlier read that are gone.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub gone_thread_ids: &'a [String],
 }
 
 impl ReviewComments {
@@ -121,6 +157,9 @@ impl ReviewComments {
             truncated_reason: self.truncated_reason.as_deref(),
             total_threads: self.total_threads,
             filtered_out_threads: self.filtered_out_threads,
+            next_cursor: self.next_cursor.as_deref(),
+            changes_cursor: self.changes_cursor.as_deref(),
+            gone_thread_ids: &self.gone_thread_ids,
         }
     }
 }

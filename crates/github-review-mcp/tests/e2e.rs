@@ -666,7 +666,7 @@ async fn a_250_thread_pr_comes_back_whole_in_order_read_from_both_ends() {
     let plain = call(
         &client,
         "fetch_pr_review_comments",
-        json!({"pr_url": "acme/widgets#10", "output": "json", "max_comments": 99999}),
+        json!({"pr_url": "acme/widgets#10", "output": "json", "max_comments": 99999, "max_output_bytes": 50_000_000}),
         None,
     )
     .await;
@@ -685,7 +685,7 @@ async fn a_250_thread_pr_comes_back_whole_in_order_read_from_both_ends() {
         let result = call(
             &client,
             "fetch_pr_review_comments",
-            json!({"pr_url": "acme/widgets#10", "output": "json"}),
+            json!({"pr_url": "acme/widgets#10", "output": "json", "max_output_bytes": 50_000_000}),
             None,
         )
         .await;

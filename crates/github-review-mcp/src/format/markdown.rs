@@ -51,6 +51,13 @@ pub fn review_comments_markdown(result: &ReviewComments) -> String {
             result.filtered_out_threads, result.total_threads
         );
     }
+    if !result.gone_thread_ids.is_empty() {
+        let _ = writeln!(
+            out,
+            "Gone since changes_since (deleted, or no longer matching): {}",
+            result.gone_thread_ids.join(", ")
+        );
+    }
     if let Some(reason) = &result.truncated_reason {
         let _ = writeln!(
             out,
@@ -58,6 +65,9 @@ pub fn review_comments_markdown(result: &ReviewComments) -> String {
         );
     }
     if result.threads.is_empty() {
+        if let Some(cursor) = &result.changes_cursor {
+            let _ = writeln!(out, "changes_cursor: {cursor}");
+        }
         out.push_str("\nNo review comments on this pull request");
         out.push_str(if result.filtered_out_threads > 0 {
             " match the filters.\n"
@@ -74,6 +84,32 @@ pub fn review_comments_markdown(result: &ReviewComments) -> String {
     for (i, thread) in result.threads.iter().enumerate() {
         write_thread(&mut out, i + 1, thread, &pr.url);
     }
+    if let Some(cursor) = &result.next_cursor {
+        let _ = writeln!(
+            out,
+            "\nCONTINUES: this answer stopped at max_output_bytes. Call again with the same arguments and cursor: {cursor}"
+        );
+    }
+    if let Some(cursor) = &result.changes_cursor {
+        let _ = writeln!(
+            out,
+            "\nchanges_cursor: {cursor} (pass as changes_since to get only what changes after this read)"
+        );
+    }
+    out
+}
+
+/// One thread's section as `review_comments_markdown` writes it: what a page
+/// budget measures.
+pub fn thread_markdown(thread: &ReviewThread, pr_url: &str) -> String {
+    let mut out = String::with_capacity(
+        256 + thread
+            .comments
+            .iter()
+            .map(|c| c.body.len() + c.diff_hunk.len() + 80)
+            .sum::<usize>(),
+    );
+    write_thread(&mut out, 1, thread, pr_url);
     out
 }
 
@@ -110,7 +146,22 @@ fn write_thread(out: &mut String, n: usize, thread: &ReviewThread, pr_url: &str)
     if thread.is_outdated {
         out.push_str(" · outdated");
     }
-    let _ = writeln!(out, " · thread {}", thread.id);
+    let _ = write!(out, " · thread {}", thread.id);
+    if thread.comments_before > 0 {
+        let _ = write!(
+            out,
+            " · continued: {} earlier comments on the previous page",
+            thread.comments_before
+        );
+    }
+    if thread.comments_after > 0 {
+        let _ = write!(
+            out,
+            " · {} more comments on the next page",
+            thread.comments_after
+        );
+    }
+    out.push('\n');
     let root = thread.comments.first();
     let mut hunk = root.map(|c| c.diff_hunk.as_str()).unwrap_or("");
     if !hunk.is_empty() {
@@ -157,7 +208,16 @@ fn write_comment<'a>(
         fenced(out, "diff", &c.diff_hunk);
         *hunk = &c.diff_hunk;
     }
-    fenced(out, "", &c.body);
+    let author = c.author.as_deref().unwrap_or("");
+    if c.author_is_bot && super::bots::is_review_bot(author) {
+        let trimmed = super::bots::for_model(&c.body);
+        if trimmed.len() < c.body.len() {
+            out.push_str("(a review bot's comment, its folded blocks left out; output json has the whole body)\n");
+        }
+        fenced(out, "", &trimmed);
+    } else {
+        fenced(out, "", &c.body);
+    }
 }
 
 /// Writes `text` in a backtick fence it cannot close, hidden characters removed.
@@ -184,6 +244,7 @@ mod tests {
 
     fn comment(id: u64, body: &str) -> ReviewComment {
         ReviewComment {
+            author_is_bot: false,
             id: Some(id),
             node_id: format!("PRRC_{id}"),
             author: Some("bob".into()),
@@ -215,6 +276,9 @@ mod tests {
             truncated: false,
             truncated_reason: None,
             filtered_out_threads: 0,
+            next_cursor: None,
+            changes_cursor: None,
+            gone_thread_ids: Vec::new(),
         }
     }
 
@@ -232,6 +296,8 @@ mod tests {
             is_outdated: false,
             resolved_by: None,
             comments,
+            comments_before: 0,
+            comments_after: 0,
         }
     }
 

@@ -34,8 +34,21 @@ pub struct FetchOptions {
     pub path: Option<String>,
     /// Only threads whose first comment is by this login.
     pub author: Option<String>,
+    /// Leave out threads whose first comment is by this login (e.g. the caller's own).
+    pub exclude_author: Option<String>,
+    /// Threads opened by bots: kept, left out, or the only ones kept.
+    pub bots: BotFilter,
     /// Told how far the fetch is after each page (for MCP progress notifications).
     pub progress: Option<tokio::sync::mpsc::UnboundedSender<FetchProgress>>,
+}
+
+/// What to do with threads a bot opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BotFilter {
+    #[default]
+    Keep,
+    Exclude,
+    Only,
 }
 
 /// How far a fetch is: threads read of the PR's total.
@@ -55,6 +68,8 @@ impl Default for FetchOptions {
             include_outdated: true,
             path: None,
             author: None,
+            exclude_author: None,
+            bots: BotFilter::Keep,
             progress: None,
         }
     }
@@ -89,12 +104,32 @@ struct DbId {
     full_database_id: Option<String>,
 }
 
+/// A comment's author: `Bot` for apps (their GraphQL login lacks REST's `[bot]`).
+#[derive(Deserialize)]
+struct Actor {
+    #[serde(rename = "__typename", default)]
+    typename: String,
+    login: String,
+}
+
+impl Actor {
+    /// The login as REST and the web show it (`coderabbitai[bot]`), and whether it is a bot.
+    fn login_and_kind(self) -> (String, bool) {
+        let bot = self.typename == "Bot" || self.login.ends_with("[bot]");
+        if self.typename == "Bot" && !self.login.ends_with("[bot]") {
+            (format!("{}[bot]", self.login), true)
+        } else {
+            (self.login, bot)
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CommentNode {
     id: String,
     full_database_id: Option<String>,
-    author: Option<Login>,
+    author: Option<Actor>,
     body: String,
     created_at: String,
     url: String,
@@ -176,10 +211,15 @@ fn parse_id(raw: Option<&str>) -> Option<u64> {
 
 impl From<CommentNode> for ReviewComment {
     fn from(c: CommentNode) -> Self {
+        let (author, author_is_bot) = match c.author.map(Actor::login_and_kind) {
+            Some((login, bot)) => (Some(login), bot),
+            None => (None, false),
+        };
         ReviewComment {
             id: parse_id(c.full_database_id.as_deref()),
             node_id: c.id,
-            author: c.author.map(|a| a.login),
+            author,
+            author_is_bot,
             body: clean(c.body),
             created_at: c.created_at,
             url: c.url,
@@ -374,12 +414,30 @@ pub async fn fetch_review_comments(
     let mut filtered_out = 0;
     let mut comment_count = 0usize;
     for node in scan.threads {
-        if !filter.matches(
-            node.is_resolved,
-            node.is_outdated,
-            &node.path,
-            opener(&node),
-        ) {
+        let opened_by_bot = node
+            .comments
+            .nodes
+            .first()
+            .and_then(|c| c.author.as_ref())
+            .is_some_and(|a| a.typename == "Bot" || a.login.ends_with("[bot]"));
+        let bots_pass = match options.bots {
+            BotFilter::Keep => true,
+            BotFilter::Exclude => !opened_by_bot,
+            BotFilter::Only => opened_by_bot,
+        };
+        let excluded = options
+            .exclude_author
+            .as_deref()
+            .is_some_and(|x| opener(&node).is_some_and(|o| super::threads::same_login(o, x)));
+        if !bots_pass
+            || excluded
+            || !filter.matches(
+                node.is_resolved,
+                node.is_outdated,
+                &node.path,
+                opener(&node),
+            )
+        {
             filtered_out += 1;
             continue;
         }
@@ -423,6 +481,8 @@ pub async fn fetch_review_comments(
             is_outdated: node.is_outdated,
             resolved_by: node.resolved_by.map(|r| r.login),
             comments,
+            comments_before: 0,
+            comments_after: 0,
         });
     }
 
@@ -458,6 +518,9 @@ pub async fn fetch_review_comments(
         truncated_reason,
         total_threads: scan.total,
         filtered_out_threads: filtered_out,
+        next_cursor: None,
+        changes_cursor: None,
+        gone_thread_ids: Vec::new(),
     })
 }
 

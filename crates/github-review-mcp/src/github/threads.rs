@@ -45,7 +45,7 @@ impl ThreadFilter {
             && self
                 .author
                 .as_deref()
-                .is_none_or(|want| author.is_some_and(|a| a.eq_ignore_ascii_case(want)))
+                .is_none_or(|want| author.is_some_and(|a| same_login(a, want)))
     }
 }
 
@@ -120,6 +120,13 @@ struct Data {
 }
 
 /// One page of `page_size` threads after `cursor`, filtered.
+/// Whether two logins name the same account: case-insensitive, and a bot's GraphQL
+/// login (`coderabbitai`) equal to its REST one (`coderabbitai[bot]`).
+pub fn same_login(a: &str, b: &str) -> bool {
+    let bare = |l: &str| l.strip_suffix("[bot]").unwrap_or(l).to_owned();
+    bare(a).eq_ignore_ascii_case(&bare(b))
+}
+
 pub async fn list(
     client: &GitHubClient,
     token: &Credential,

@@ -90,6 +90,9 @@ pub enum Space {
     /// Sign-in: a grant (a user's approval of a client, with their GitHub token
     /// encrypted), by grant id.
     OauthGrant,
+    /// What a fetch of review threads saw (per thread: comments, last comment,
+    /// resolved, outdated), by the `changes_cursor` it returned.
+    ReviewSnapshot,
 }
 
 impl Space {
@@ -105,6 +108,7 @@ impl Space {
             Space::OauthRefresh => "oauth-refresh",
             Space::OauthRefreshUsed => "oauth-refresh-used",
             Space::OauthGrant => "oauth-grant",
+            Space::ReviewSnapshot => "review-snapshot",
         }
     }
 }

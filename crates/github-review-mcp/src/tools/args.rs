@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::github::comments::FetchOptions;
+use crate::github::comments::{BotFilter, FetchOptions};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -48,6 +48,59 @@ pub struct FetchArgs {
     /// Only threads opened by this login (the author of the thread's first comment).
     #[serde(default)]
     pub author: Option<String>,
+    /// Leave out threads opened by this login (e.g. your own).
+    #[serde(default)]
+    pub exclude_author: Option<String>,
+    /// Leave out threads opened by bots (CodeRabbit, Copilot, Gemini Code Assist, ...).
+    #[serde(default)]
+    pub exclude_bots: Option<bool>,
+    /// Only threads opened by bots.
+    #[serde(default)]
+    pub only_bots: Option<bool>,
+    /// Only threads with a comment at or after this instant (RFC 3339, e.g.
+    /// `2026-11-30T12:00:00Z`); each such thread comes whole, for context.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// `oldest_first` (default: GitHub's order, by where the thread was opened) or
+    /// `newest_first` (latest comment first).
+    #[serde(default)]
+    pub order: Option<ThreadOrder>,
+    /// The `changes_cursor` of an earlier fetch: only threads with new comments, or
+    /// whose resolved/outdated state changed, since then; `gone_thread_ids` lists
+    /// threads that disappeared.
+    #[serde(default)]
+    pub changes_since: Option<String>,
+    /// The `next_cursor` of a fetch that was cut at `max_output_bytes`: continues
+    /// exactly where it stopped. Pass the same other arguments.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Largest answer in bytes of text (Markdown, or JSON with output json), 2000 to
+    /// 50000000. Default 80000, about 20k tokens: below Claude Code's 25k-token cap.
+    /// The cut falls between threads, or between the comments of a thread larger
+    /// than the budget, and `next_cursor` continues from there.
+    #[serde(default)]
+    pub max_output_bytes: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadOrder {
+    #[default]
+    OldestFirst,
+    NewestFirst,
+}
+
+/// `max_output_bytes` when the call gives none.
+pub const DEFAULT_MAX_OUTPUT_BYTES: u32 = 80_000;
+
+/// Parses a `since` argument as an instant.
+pub fn parse_since(since: &str) -> Result<jiff::Timestamp, String> {
+    since.trim().parse::<jiff::Timestamp>().map_err(|_| {
+        format!(
+            "since must be an RFC 3339 time such as 2026-11-30T12:00:00Z, got {}",
+            crate::untrusted::echo(since)
+        )
+    })
 }
 
 pub(crate) fn in_range(
@@ -74,6 +127,16 @@ impl FetchArgs {
             include_outdated: self.include_outdated.unwrap_or(true),
             path: self.path.clone().filter(|p| !p.is_empty()),
             author: self.author.clone().filter(|a| !a.is_empty()),
+            exclude_author: self.exclude_author.clone().filter(|a| !a.is_empty()),
+            bots: match (
+                self.exclude_bots.unwrap_or(false),
+                self.only_bots.unwrap_or(false),
+            ) {
+                (true, true) => return Err("exclude_bots and only_bots cannot both be true".into()),
+                (true, false) => BotFilter::Exclude,
+                (false, true) => BotFilter::Only,
+                (false, false) => BotFilter::Keep,
+            },
             progress: None,
         })
     }

@@ -9,6 +9,7 @@ pub mod catalog;
 mod complete;
 mod context;
 mod error;
+mod fetch_view;
 pub mod filter;
 mod git;
 mod logging;

@@ -7,16 +7,17 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    in_range, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs, ResolvePrArgs,
-    SelectStrategy, WhoamiArgs,
+    in_range, parse_since, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs,
+    ResolvePrArgs, SelectStrategy, ThreadOrder, WhoamiArgs, DEFAULT_MAX_OUTPUT_BYTES,
 };
 use super::error::{reply, structured, Doing, ToolError, ToolResult};
+use super::fetch_view;
 use super::logging;
 use super::resources::{self, Kind};
 use super::{git, ReviewServer};
 use crate::format::{
     checks_markdown, pending_review_markdown, pull_request_markdown, review_comments_markdown,
-    reviews_markdown, threads_markdown,
+    reviews_markdown, thread_markdown, threads_markdown,
 };
 use crate::github::comments::fetch_review_comments;
 use crate::github::pulls::{self, DetailOptions};
@@ -24,7 +25,8 @@ use crate::github::threads::{self, ThreadFilter};
 use crate::github::{reviews, user, GitHubError};
 use crate::model::{
     OpenPullRequest, PendingReviewResult, PullRequestChecks, PullRequestDetails,
-    PullRequestReviews, ResolvedPullRequest, ReviewComments, ReviewCommentsResult, ThreadList,
+    PullRequestReviews, ResolvedPullRequest, ReviewComments, ReviewCommentsResult, ReviewThread,
+    ThreadList,
 };
 use crate::untrusted::echo;
 
@@ -132,6 +134,9 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
         let progress_ctx = ctx.clone();
         self.run("fetch_pr_review_comments", &ctx, |call| async move {
             let mut options = args.options()?;
+            let since = args.since.as_deref().map(parse_since).transpose()?;
+            let budget = in_range("max_output_bytes", args.max_output_bytes, 2_000, 50_000_000, DEFAULT_MAX_OUTPUT_BYTES)? as usize;
+            let start = args.cursor.as_deref().map(fetch_view::Position::decode).transpose()?;
             let pr = self.parse_pr(&args.pr_url)?;
             let reporter = self.progress_reporter(&progress_ctx, &mut options);
             let fetched =
@@ -163,9 +168,45 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
                 )
                 .await;
             }
-            let result = fetched.doing(|| format!("Could not fetch review comments of {pr}"))?;
+            let mut result = fetched.doing(|| format!("Could not fetch review comments of {pr}"))?;
+            let output = args.output.unwrap_or_default();
+            let token = call.credential.token.id();
+            let pr_key = pr.to_string();
+            let state = self.shared.state.as_ref();
+            let mut threads = std::mem::take(&mut result.threads);
+            if let Some(since) = since {
+                result.filtered_out_threads += fetch_view::since(&mut threads, since);
+            }
+            if let Some(cursor) = args.changes_since.as_deref() {
+                let before = threads.len();
+                result.gone_thread_ids =
+                    fetch_view::changed_since(state, token, &pr_key, cursor, &mut threads).await?;
+                result.filtered_out_threads += (before - threads.len()) as u32;
+            }
+            if args.order == Some(ThreadOrder::NewestFirst) {
+                fetch_view::newest_first(&mut threads);
+            }
+            // The snapshot of everything this read covers; named on its last page.
+            let changes = fetch_view::save(state, token, &pr_key, &threads).await;
+            let pr_url = result.pr.url.clone();
+            let cost = |t: &ReviewThread| match output {
+                OutputFormat::Markdown => thread_markdown(t, &pr_url).len(),
+                OutputFormat::Json => serde_json::to_vec(t).map_or(0, |v| v.len()),
+                OutputFormat::Both => {
+                    thread_markdown(t, &pr_url).len() + serde_json::to_vec(t).map_or(0, |v| v.len())
+                }
+            };
+            let page = fetch_view::page(threads, start.as_ref(), budget, cost)?;
+            result.threads = page.threads;
+            result.next_cursor = page.next.as_ref().map(fetch_view::Position::encode);
+            if page.next.is_none() {
+                match changes {
+                    Ok(cursor) => result.changes_cursor = Some(cursor),
+                    Err(e) => tracing::warn!(error = %e, "could not store the changes_since snapshot"),
+                }
+            }
             Ok(resources::link(
-                render_review_comments(&result, args.output.unwrap_or_default())?,
+                render_review_comments(&result, output)?,
                 &pr,
                 Kind::Threads,
             ))
