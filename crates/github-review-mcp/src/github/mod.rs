@@ -15,7 +15,10 @@ pub mod reviews;
 pub mod threads;
 pub mod user;
 
-pub use client::{ClientOptions, Credential, GitHubClient, RateLimit, RestResponse};
+pub use client::{
+    download_allowed, ClientOptions, Credential, DownloadLink, GitHubClient, RateLimit,
+    RestResponse,
+};
 pub use error::GitHubError;
 pub use host::{GitHubHost, HostError, HostKind};
 pub use pr_ref::{PrRefError, PullRequestRef};
