@@ -3,6 +3,7 @@
 //! call and never learns where it came from.
 
 mod cache;
+pub mod check_logs;
 mod client;
 mod error;
 pub mod events;

@@ -7,8 +7,8 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    in_range, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs, ResolvePrArgs,
-    SelectStrategy, WhoamiArgs,
+    in_range, ChecksArgs, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs,
+    ResolvePrArgs, SelectStrategy, WhoamiArgs,
 };
 use super::logging;
 use super::resources::{self, Kind};
@@ -17,6 +17,7 @@ use crate::format::{
     checks_markdown, pull_request_markdown, review_comments_markdown, reviews_markdown,
     threads_markdown,
 };
+use crate::github::check_logs;
 use crate::github::pulls::{self, DetailOptions};
 use crate::github::review::fetch_review_comments;
 use crate::github::threads::{self, ThreadFilter};
@@ -427,21 +428,30 @@ path (file, or directory ending in /), author (who opened the thread). Paged: pa
     #[tool(
         name = "get_pr_checks",
         description = "Check runs and commit statuses of a pull request's head commit, summarised: overall \
-success/failure/pending/none with counts, then each check with its conclusion and link.",
+success/failure/pending/none with counts, then each check with its conclusion and link. \
+include_failure_details adds, for failed runs, their annotations and the end of the GitHub Actions job's log \
+(bounded by max_log_bytes).",
         output_schema = schema_for_output::<PullRequestChecks>(),
         annotations(title = "Get PR checks", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
     )]
     async fn get_pr_checks(
         &self,
-        Parameters(args): Parameters<PrArgs>,
+        Parameters(args): Parameters<ChecksArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("get_pr_checks", &ctx, |call| async move {
+            let log_bytes = match args.log_bytes() {
+                Ok(bytes) => bytes,
+                Err(e) => return text_error(e),
+            };
             let pr = match self.parse_pr(&args.pr_url) {
                 Ok(pr) => pr,
                 Err(e) => return e,
             };
-            let result = pulls::checks(self.github(), &call.credential, &pr).await;
+            let mut result = pulls::checks(self.github(), &call.credential, &pr).await;
+            if let (Ok(checks), Some(bytes)) = (&mut result, log_bytes) {
+                check_logs::attach(self.github(), &call.credential, &pr, checks, bytes).await;
+            }
             resources::link(
                 respond(
                     result,
