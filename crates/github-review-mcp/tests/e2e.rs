@@ -861,3 +861,58 @@ async fn failed_checks_come_with_annotations_and_the_fenced_end_of_their_log_fet
     .await;
     assert!(is_error(&bad) && text(&bad).contains("max_log_bytes must be between 200 and 20000"));
 }
+
+#[tokio::test]
+async fn what_cannot_be_read_for_one_failed_run_is_said_on_that_run_and_the_call_succeeds() {
+    let double = Double::start().await;
+    let server = HttpServer::start(&double, ServerOptions::default()).await;
+    let carol = server.connect(&[("x-github-token", CAROL)], None).await;
+    let result = call(
+        &carol,
+        "get_pr_checks",
+        json!({"pr_url": "acme/bulky#1", "include_failure_details": true}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&result), "{}", text(&result));
+    let runs = structured(&result)["check_runs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let run = |name: &str| runs.iter().find(|r| r["name"] == name).unwrap().clone();
+    // An Actions job whose log is gone (GitHub's 404): said on the run.
+    let timed_out = run("test (ubuntu)")["failure_details"].clone();
+    assert!(timed_out["log"].is_null());
+    let error = timed_out["log_error"].as_str().unwrap();
+    assert!(
+        error.contains("not found") && error.contains("log of job"),
+        "{error}"
+    );
+    assert!(timed_out["annotations"].as_array().unwrap().is_empty());
+    // Another app's run: no log to read, 50 of its 55 annotations.
+    let lint = run("lint")["failure_details"].clone();
+    assert!(
+        lint["log"].is_null() && lint["log_error"].is_null(),
+        "{lint}"
+    );
+    assert_eq!(lint["annotations"].as_array().unwrap().len(), 50);
+    assert_eq!(lint["annotations_truncated"], true);
+    assert!(run("docs")["failure_details"].is_null());
+    let md = text(&result);
+    assert!(md.contains("Annotations (50 of 55):"), "{md}");
+    assert!(
+        md.contains("Log not read: not found: the log of job"),
+        "{md}"
+    );
+    // The other app's run cost one request (annotations), the Actions job one (its
+    // logs link; no annotations to ask for), and nothing was downloaded.
+    let asked: Vec<String> = double
+        .requests()
+        .await
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_owned())
+        .filter(|p| p.contains("/annotations") || p.contains("/logs"))
+        .collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(double.blob_requests().await.is_empty());
+}
