@@ -782,6 +782,8 @@ async fn failed_checks_come_with_annotations_and_the_fenced_end_of_their_log_fet
     let build = runs.iter().find(|r| r["name"] == "build").unwrap();
     assert!(build["failure_details"].is_null(), "a passed run has none");
     assert_eq!(test["app"], "github-actions");
+    // The JSON carries the same cleaned text as the Markdown (a ZWSP in the seed).
+    assert_eq!(test["title"], "2 tests failed");
     let details = &test["failure_details"];
     let annotations = details["annotations"].as_array().unwrap();
     assert_eq!(annotations.len(), 3, "{details}");

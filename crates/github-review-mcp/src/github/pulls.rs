@@ -317,14 +317,14 @@ pub async fn checks(
         .into_iter()
         .map(|r| CheckRun {
             id: r.id,
-            name: r.name,
+            name: clean(r.name),
             status: r.status,
             conclusion: r.conclusion,
-            details_url: r.details_url,
-            title: r.output.as_ref().and_then(|o| o.title.clone()),
+            details_url: r.details_url.map(clean),
+            title: r.output.as_ref().and_then(|o| o.title.clone()).map(clean),
             annotations_count: r.output.as_ref().map_or(0, |o| o.annotations_count),
-            summary: r.output.and_then(|o| o.summary),
-            app: r.app.and_then(|a| a.slug),
+            summary: r.output.and_then(|o| o.summary).map(clean),
+            app: r.app.and_then(|a| a.slug).map(clean),
             failure_details: None,
         })
         .collect();
@@ -333,10 +333,10 @@ pub async fn checks(
         .statuses
         .into_iter()
         .map(|s| CommitStatus {
-            context: s.context,
+            context: clean(s.context),
             state: s.state,
-            description: s.description,
-            target_url: s.target_url,
+            description: s.description.map(clean),
+            target_url: s.target_url.map(clean),
         })
         .collect();
     let (mut passed, mut failed, mut pending) = (0, 0, 0);
