@@ -235,12 +235,10 @@ impl Tail {
     /// The readable end of the log: from a line start, cleaned, at most `max_bytes`.
     fn finish(self, total: u64, max_bytes: usize) -> LogTail {
         let (bytes, dropped) = self.bytes();
-        // After a drop the first line (maybe the first character) is a fragment.
+        // After a drop the first line (maybe the first character) is a fragment; one
+        // line longer than the window is kept as its end.
         let start = if dropped {
-            bytes
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(bytes.len(), |p| p + 1)
+            bytes.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1)
         } else {
             0
         };
@@ -458,6 +456,11 @@ mod tests {
         assert!(out.text.starts_with("line "), "{}", out.text);
         assert!(out.text.ends_with("line 0999"), "{}", out.text);
         assert!(!out.text.contains("line 0900"));
+        // One line longer than everything kept: its end, not nothing.
+        let mut tail = Tail::new(raw_window(200));
+        tail.push("x".repeat(100_000).as_bytes());
+        let out = tail.finish(100_000, 200);
+        assert_eq!((out.text.len(), out.truncated), (200, true));
         // A short log comes whole.
         let mut tail = Tail::new(raw_window(4000));
         tail.push(b"2026-01-06T10:00:00Z only\n");

@@ -1253,7 +1253,10 @@ mod tests {
                 let path = head.split(' ').nth(1).unwrap_or("").to_owned();
                 let auth = head.contains("\r\nauthorization:");
                 record.lock().unwrap().push((path.clone(), auth));
-                let answer = if path.ends_with("/logs") {
+                let answer = if path.starts_with("/expired") {
+                    "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        .to_owned()
+                } else if path.ends_with("/logs") {
                     format!("HTTP/1.1 302 Found\r\nlocation: http://localhost:{port}/blob?sig=s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 } else {
                     format!("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
@@ -1294,7 +1297,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_download_past_its_cap_stops_with_an_error_naming_the_host() {
+    async fn a_download_past_its_cap_or_refused_stops_with_an_error_naming_the_host() {
         let (port, _) = github_with_a_download_host("0123456789").await;
         let (client, _) = test_client(port, Arc::new(Metrics::new()));
         let url = Url::parse(&format!("http://localhost:{port}/blob")).unwrap();
@@ -1302,6 +1305,15 @@ mod tests {
         assert!(
             matches!(&error, GitHubError::Download { host, reason }
                 if host == "localhost" && reason.contains("larger than")),
+            "{error}"
+        );
+        // A signed link past its minute.
+        let url = Url::parse(&format!("http://localhost:{port}/expired?sig=s")).unwrap();
+        let error = client.download(&url, 5, |_| {}).await.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("answered 403 (the signed link was refused; it may have expired)"),
             "{error}"
         );
         // Off loopback over plain http: refused before any connection.
