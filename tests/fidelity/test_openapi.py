@@ -1,10 +1,13 @@
 """Every REST endpoint the double implements answers with a body that validates
 against GitHub's OpenAPI description."""
 
+import urllib.parse
+
 import jsonschema
 import pytest
+import requests
 
-from openapi import response_schema, to_json_schema
+from openapi import response_schema, spec, to_json_schema
 
 # (OpenAPI path, concrete path, token fixture name)
 GETS = [
@@ -272,3 +275,48 @@ def test_push_outdates_and_bodies_still_match_openapi(double, alice, dave):
     r = dave.get(base + f"/reviews/{review['id']}/comments")
     validate(r.json(), response_schema(REVIEW + "/comments", "get", 200))
     assert [c["body"] for c in r.json()] == ["kept"]
+
+
+def _check_run(session, double, name):
+    runs = session.get(double + "/repos/acme/widgets/commits/feature-x/check-runs").json()["check_runs"]
+    return next(r for r in runs if r["name"] == name)
+
+
+ANNOTATIONS = "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"
+JOB_LOGS = "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"
+
+
+def test_check_run_annotations_match_openapi(double, bob):
+    run = _check_run(bob, double, "lint")
+    assert run["output"]["annotations_count"] == 3
+    for prefix in ("", "/api/v3"):
+        r = bob.get(double + prefix + f"/repos/acme/widgets/check-runs/{run['id']}/annotations")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert len(body) == 3
+        validate(body, response_schema(ANNOTATIONS, "get", 200))
+    r = bob.get(double + f"/repos/acme/widgets/check-runs/{run['id']}/annotations?per_page=2&page=1")
+    assert len(r.json()) == 2 and 'rel="next"' in r.headers["Link"]
+
+
+def test_job_logs_redirect_as_openapi_describes(double, bob, carol):
+    run = _check_run(bob, double, "lint")
+    op = spec()["paths"][JOB_LOGS]["get"]
+    assert set(op["responses"]) == {"302"}
+    r = bob.get(double + f"/repos/acme/widgets/actions/jobs/{run['id']}/logs", allow_redirects=False)
+    assert r.status_code == 302
+    assert all(h in r.headers for h in op["responses"]["302"]["headers"]), r.headers
+    location = r.headers["Location"]
+    # Another host than the API's (127.0.0.1), as GitHub's pipelines host is.
+    assert urllib.parse.urlsplit(location).hostname == "localhost"
+    download = requests.get(location)
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/plain")
+    assert "Process completed with exit code" in download.text
+    assert carol.get(double + f"/repos/acme/widgets/actions/jobs/{run['id']}/logs",
+                     allow_redirects=False).status_code == 404
+    build = _check_run(bob, double, "build")
+    r = bob.get(double + f"/repos/acme/widgets/actions/jobs/{build['id']}/logs", allow_redirects=False)
+    assert r.status_code == 404
+    # The 404 body is GitHub's `basic-error`, as every endpoint's.
+    validate(r.json(), response_schema("/repos/{owner}/{repo}/pulls/{pull_number}", "get", 404))

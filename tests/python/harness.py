@@ -117,6 +117,11 @@ class Double:
         """The double's request log: method, path, user, token fingerprint, ..."""
         return _get_json(f"{self.url}/_double/requests")
 
+    def blob_requests(self) -> list[dict[str, Any]]:
+        """Downloads from the double's log host: job id, host, whether an
+        `Authorization` header came along, status."""
+        return _get_json(f"{self.url}/_double/blob-requests")
+
     def clear_requests(self) -> None:
         request = urllib.request.Request(f"{self.url}/_double/requests", method="DELETE")
         with urllib.request.urlopen(request, timeout=10):

@@ -1,5 +1,6 @@
 //! `/_double/*`: the request log, runtime configuration and timing statistics,
-//! and `/_double/oauth/*` (see `oauth`).
+//! `/_double/oauth/*` (see `oauth`), and the log download host `/_double/blobs/*`
+//! with its own record `/_double/blob-requests` (see `blobs`).
 //! Never authenticated, counted or rate limited.
 
 use std::sync::atomic::Ordering;
@@ -21,6 +22,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/config", get(get_config).post(set_config))
         .route("/stats", get(stats).delete(reset_stats))
         .route("/pulls/{owner}/{repo}/{number}/files", post(push_files))
+        .route("/blobs/{job_id}", get(crate::blobs::download))
+        .route(
+            "/blob-requests",
+            get(crate::blobs::requests).delete(crate::blobs::clear),
+        )
         .nest("/oauth", crate::oauth::control_router())
 }
 

@@ -12,6 +12,9 @@
 //! log); `cache` keeps serialised answers per world generation (any write empties
 //! it); `control` serves `/_double/*`.
 //!
+//! `blobs` is the download host of Actions logs, where the logs endpoint's
+//! redirect points (another host name, same listener).
+//!
 //! `oauth` is GitHub's OAuth web flow for the seed's `oauth_apps` (OAuth Apps and
 //! GitHub Apps): the authorize page under `/login/oauth/authorize`, where picking
 //! a seeded user stands in for signing in, the code and refresh exchanges at
@@ -22,6 +25,7 @@
 
 #![recursion_limit = "512"]
 
+pub mod blobs;
 pub mod cache;
 pub mod control;
 pub mod faults;

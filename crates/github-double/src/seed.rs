@@ -229,6 +229,41 @@ pub struct SeedCheck {
     pub started_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
+    /// Annotations of the run (`/check-runs/{id}/annotations`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<SeedAnnotation>,
+    /// The text of the job's log, as GitHub Actions stores it (lines prefixed with
+    /// a timestamp, ANSI colours kept). Only for `github-actions` runs, whose check
+    /// run id is the job id: `/actions/jobs/{id}/logs` redirects to a download of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+/// An annotation of a check run (`check-annotation`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedAnnotation {
+    pub path: String,
+    pub start_line: u64,
+    /// Defaults to `start_line`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_column: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<u64>,
+    /// `notice`, `warning` or `failure` (default).
+    #[serde(default = "failure")]
+    pub annotation_level: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_details: Option<String>,
+}
+
+fn failure() -> String {
+    "failure".into()
 }
 
 fn completed() -> String {

@@ -28,6 +28,8 @@ pub struct AppState {
     /// Codes and tokens of the OAuth web flow (outside the world: issuing a token
     /// is not a data write).
     pub oauth: crate::oauth::OAuth,
+    /// Signed log download URLs and the downloads made (`blobs`).
+    pub blobs: crate::blobs::Blobs,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             schema: crate::graphql::schema(),
             cache: crate::cache::ResponseCache::default(),
             oauth: crate::oauth::OAuth::default(),
+            blobs: crate::blobs::Blobs::default(),
         })
     }
 

@@ -6,6 +6,7 @@
 //! change the clone and swap it in (see `state::AppState::update_world`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -132,6 +133,23 @@ pub struct CheckRun {
     pub app: String,
     pub started_at: u64,
     pub completed_at: Option<u64>,
+    pub annotations: Vec<Annotation>,
+    /// The job's log (GitHub Actions runs only); shared, as worlds are cloned per write.
+    pub log: Option<Arc<str>>,
+}
+
+/// An annotation of a check run.
+#[derive(Debug, Clone)]
+pub struct Annotation {
+    pub path: String,
+    pub start_line: u64,
+    pub end_line: u64,
+    pub start_column: Option<u64>,
+    pub end_column: Option<u64>,
+    pub level: String,
+    pub message: String,
+    pub title: Option<String>,
+    pub raw_details: Option<String>,
 }
 
 /// A commit status on the head commit.
@@ -280,7 +298,10 @@ const FIRST_COMMENT_ID: u64 = 2_500_000_001;
 const FIRST_REVIEW_ID: u64 = 3_100_000_001;
 const FIRST_THREAD_ID: u64 = 4_300_000_001;
 const FIRST_ISSUE_COMMENT_ID: u64 = 1_700_000_001;
+/// Check run ids; for GitHub Actions runs the check run id is also the job id.
 const FIRST_CHECK_RUN_ID: u64 = 5_100_000_001;
+/// The app slug of GitHub Actions' check runs.
+pub const ACTIONS_APP: &str = "github-actions";
 const FIRST_STATUS_ID: u64 = 6_100_000_001;
 
 /// A GitHub-style global node id: `PREFIX_kwDO` + base64url of the database id.
@@ -504,6 +525,14 @@ impl World {
                 let first_check = FIRST_CHECK_RUN_ID + (ri as u64) * 100_000 + pi as u64 * 1000;
                 for (check_id, c) in (first_check..).zip(&sp.checks) {
                     let started_at = parse_time(&c.started_at, created_at)?;
+                    let app = c.app.clone().unwrap_or_else(|| ACTIONS_APP.into());
+                    if c.log.is_some() && app != ACTIONS_APP {
+                        // Only GitHub Actions jobs have logs behind the Actions API.
+                        return Err(SeedError::Invalid {
+                            field: "checks.log (only for github-actions runs)",
+                            value: app,
+                        });
+                    }
                     let done = c.status == "completed";
                     let out = c.output.clone().unwrap_or_default();
                     pull.checks.push(CheckRun {
@@ -520,13 +549,40 @@ impl World {
                         title: out.title,
                         summary: out.summary,
                         text: out.text,
-                        app: c.app.clone().unwrap_or_else(|| "github-actions".into()),
+                        app,
                         started_at,
                         completed_at: if done {
                             Some(parse_time(&c.completed_at, started_at + 60)?)
                         } else {
                             None
                         },
+                        annotations: c
+                            .annotations
+                            .iter()
+                            .map(|a| {
+                                if !matches!(
+                                    a.annotation_level.as_str(),
+                                    "notice" | "warning" | "failure"
+                                ) {
+                                    return Err(SeedError::Invalid {
+                                        field: "checks.annotations.annotation_level",
+                                        value: a.annotation_level.clone(),
+                                    });
+                                }
+                                Ok(Annotation {
+                                    path: a.path.clone(),
+                                    start_line: a.start_line,
+                                    end_line: a.end_line.unwrap_or(a.start_line),
+                                    start_column: a.start_column,
+                                    end_column: a.end_column,
+                                    level: a.annotation_level.clone(),
+                                    message: a.message.clone(),
+                                    title: a.title.clone(),
+                                    raw_details: a.raw_details.clone(),
+                                })
+                            })
+                            .collect::<Result<_, _>>()?,
+                        log: c.log.as_deref().map(Arc::from),
                     });
                 }
                 let first_status = FIRST_STATUS_ID + (ri as u64) * 100_000 + pi as u64 * 1000;
@@ -786,6 +842,15 @@ impl World {
         self.repo_by_name
             .get(&format!("{owner}/{name}").to_lowercase())
             .copied()
+    }
+
+    /// The (pull, check) indices of check run `id` in repository `ri`.
+    pub fn check_run(&self, ri: usize, id: u64) -> Option<(usize, usize)> {
+        self.repos[ri]
+            .pulls
+            .iter()
+            .enumerate()
+            .find_map(|(pi, p)| Some((pi, p.checks.iter().position(|c| c.id == id)?)))
     }
 
     /// Public repos are readable by anyone; private ones by owner, readers, writers.

@@ -430,3 +430,177 @@ async fn submitting_a_review_creates_it_with_its_state() {
         (Some("nice"), rv["id"].as_u64())
     );
 }
+
+/// The id of acme/secret#7's check run `name`.
+async fn check_run_id(d: &github_double::Running, name: &str) -> u64 {
+    let runs: Value = get(
+        d,
+        Some(BOB),
+        "/repos/acme/secret/commits/feature-x/check-runs",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let run = runs["check_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no check run {name}: {runs}"));
+    run["id"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn annotations_are_paged_like_github_and_counted_on_the_run() {
+    let d = start().await;
+    let runs: Value = get(
+        &d,
+        Some(BOB),
+        "/repos/acme/secret/commits/feature-x/check-runs",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let lint = runs["check_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "lint")
+        .unwrap();
+    assert_eq!(lint["output"]["annotations_count"], 35);
+    assert_eq!(lint["app"]["slug"], "github-actions");
+    let id = lint["id"].as_u64().unwrap();
+    assert!(
+        lint["html_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/job/{id}")),
+        "an Actions run's page is its job's: {}",
+        lint["html_url"]
+    );
+    let path = format!("/repos/acme/secret/check-runs/{id}/annotations");
+    let r = get(&d, Some(BOB), &format!("{path}?per_page=10&page=4")).await;
+    assert_eq!(r.status(), 200);
+    let link = r.headers()["link"].to_str().unwrap().to_owned();
+    assert!(
+        link.contains("rel=\"prev\"") && !link.contains("rel=\"next\""),
+        "{link}"
+    );
+    assert!(r.headers().contains_key("x-ratelimit-remaining"));
+    let page: Vec<Value> = r.json().await.unwrap();
+    let lines: Vec<u64> = page
+        .iter()
+        .map(|a| a["start_line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![31, 32, 33, 34, 35]);
+    assert_eq!(page[0]["annotation_level"], "warning");
+    assert_eq!(page[0]["end_line"], 31, "end_line defaults to start_line");
+    assert!(page[0]["start_column"].is_null() && page[0]["title"].is_null());
+    let first: Vec<Value> = get(&d, Some(BOB), &path).await.json().await.unwrap();
+    assert_eq!(first.len(), 30, "GitHub's default page size");
+    // A run without annotations has an empty list; an unknown one and a repo the
+    // token cannot read are 404s.
+    let build = check_run_id(&d, "build").await;
+    let none: Vec<Value> = get(
+        &d,
+        Some(BOB),
+        &format!("/repos/acme/secret/check-runs/{build}/annotations"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(get(&d, Some(CAROL), &path).await.status(), 404);
+    let unknown = "/repos/acme/secret/check-runs/1/annotations";
+    assert_eq!(get(&d, Some(BOB), unknown).await.status(), 404);
+}
+
+#[tokio::test]
+async fn job_logs_redirect_to_a_signed_url_on_another_host_that_refuses_the_token() {
+    let d = start().await;
+    let id = check_run_id(&d, "lint").await;
+    let path = format!("/repos/acme/secret/actions/jobs/{id}/logs");
+    let r = get(&d, Some(BOB), &path).await;
+    assert_eq!(r.status(), 302);
+    assert!(r.headers().contains_key("x-ratelimit-remaining"));
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let port = d.addr.port();
+    assert!(
+        location.starts_with(&format!("http://localhost:{port}/_double/blobs/{id}?sig=")),
+        "another host name than the API's 127.0.0.1: {location}"
+    );
+    // The download: no token, a valid signature.
+    let c = client();
+    let blob = c.get(&location).send().await.unwrap();
+    assert_eq!(blob.status(), 200);
+    assert!(blob.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert_eq!(blob.text().await.unwrap(), LINT_LOG);
+    // With the token along: refused, and recorded.
+    let leaked = c.get(&location).bearer_auth(BOB).send().await.unwrap();
+    assert_eq!(leaked.status(), 400);
+    // A signature for another job, or none: refused.
+    let other = check_run_id(&d, "build").await;
+    let forged = location.replace(&format!("/blobs/{id}?"), &format!("/blobs/{other}?"));
+    assert_eq!(c.get(&forged).send().await.unwrap().status(), 403);
+    let unsigned = location.split('?').next().unwrap().to_owned();
+    assert_eq!(c.get(&unsigned).send().await.unwrap().status(), 403);
+    let record: Vec<Value> = get(&d, None, "/_double/blob-requests")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let seen: Vec<(bool, u64)> = record
+        .iter()
+        .map(|b| {
+            (
+                b["authorization"].as_bool().unwrap(),
+                b["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(false, 200), (true, 400), (false, 403), (false, 403)]
+    );
+    assert_eq!(record[0]["host"], format!("localhost:{port}"));
+    // The download host is not the API: not in the API's request log.
+    assert!(log(&d)
+        .await
+        .iter()
+        .all(|e| !e["path"].as_str().unwrap().contains("/_double/blobs")));
+}
+
+#[tokio::test]
+async fn job_logs_are_404_without_a_log_or_read_access() {
+    let d = start().await;
+    let lint = check_run_id(&d, "lint").await;
+    let build = check_run_id(&d, "build").await;
+    for (token, path) in [
+        (
+            CAROL,
+            format!("/repos/acme/secret/actions/jobs/{lint}/logs"),
+        ),
+        (BOB, format!("/repos/acme/secret/actions/jobs/{build}/logs")),
+        (BOB, "/repos/acme/secret/actions/jobs/12/logs".to_owned()),
+        (BOB, format!("/repos/acme/public/actions/jobs/{lint}/logs")),
+    ] {
+        let r = get(&d, Some(token), &path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["message"], "Not Found");
+    }
+    // Through the GHES prefix the redirect still leaves the API host.
+    let r = get(
+        &d,
+        Some(BOB),
+        &format!("/api/v3/repos/acme/secret/actions/jobs/{lint}/logs"),
+    )
+    .await;
+    assert_eq!(r.status(), 302);
+}

@@ -306,6 +306,8 @@ pub struct ThreadList {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CheckRun {
+    /// GitHub's check run id; for a GitHub Actions run also its job id.
+    pub id: u64,
     pub name: String,
     /// `queued`, `in_progress` or `completed` (also `waiting`, `requested`, `pending`).
     pub status: String,
@@ -314,6 +316,57 @@ pub struct CheckRun {
     pub details_url: Option<String>,
     pub title: Option<String>,
     pub summary: Option<String>,
+    /// Slug of the app that made the run: `github-actions` for a GitHub Actions job.
+    pub app: Option<String>,
+    /// How many annotations the run has.
+    pub annotations_count: u32,
+    /// With `include_failure_details`, for a failed run: its annotations and the end of
+    /// its job's log. Null otherwise.
+    pub failure_details: Option<FailureDetails>,
+}
+
+/// Why a check run failed, as far as GitHub says: annotations, and for a GitHub
+/// Actions job the last lines of its log. Each part that could not be read says why.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct FailureDetails {
+    /// The run's annotations in GitHub's order, at most 50.
+    pub annotations: Vec<CheckAnnotation>,
+    /// True when the run has more annotations than listed.
+    pub annotations_truncated: bool,
+    /// Why the annotations could not be read; null when they were.
+    pub annotations_error: Option<String>,
+    /// The end of the job's log; null for runs that are not GitHub Actions jobs, or
+    /// when it could not be read (`log_error`).
+    pub log: Option<LogTail>,
+    /// Why the log could not be read; null when it was or the run has none.
+    pub log_error: Option<String>,
+}
+
+/// An annotation of a check run (a failed test, a lint finding) on a file's lines.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CheckAnnotation {
+    pub path: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub start_column: Option<u32>,
+    pub end_column: Option<u32>,
+    /// `notice`, `warning` or `failure`.
+    pub level: String,
+    pub title: Option<String>,
+    pub message: String,
+    /// Details the app attached (e.g. a stack trace).
+    pub raw_details: Option<String>,
+}
+
+/// The last lines of a job's log: GitHub's timestamps and ANSI colour codes removed,
+/// invisible characters stripped.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LogTail {
+    pub text: String,
+    /// True when the log was cut to its tail (`max_log_bytes`).
+    pub truncated: bool,
+    /// Size of the whole log as downloaded, in bytes.
+    pub log_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

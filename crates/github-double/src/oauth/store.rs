@@ -416,7 +416,7 @@ impl Store {
 
 /// Unguessable token text: SHA-256 of a per-process key and a counter. The key
 /// comes from std's randomly keyed SipHash, so the double needs no RNG crate.
-struct TokenRng {
+pub(crate) struct TokenRng {
     key: [u8; 32],
     counter: u64,
 }
@@ -465,7 +465,7 @@ impl TokenRng {
     }
 
     /// `n` (at most 64) lower-case hex digits.
-    fn hex(&mut self, n: usize) -> String {
+    pub(crate) fn hex(&mut self, n: usize) -> String {
         let mut h = hex::encode(self.block());
         h.truncate(n);
         h

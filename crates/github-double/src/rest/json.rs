@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use crate::time::rfc3339;
 use crate::world::{
-    CheckRun, Comment, CommentRef, CommitStatus, File, IssueComment, Pull, PullState, Repo, Review,
-    Thread, UserIx, World,
+    Annotation, CheckRun, Comment, CommentRef, CommitStatus, File, IssueComment, Pull, PullState,
+    Repo, Review, Thread, UserIx, World,
 };
 
 /// `simple-user`.
@@ -471,19 +471,27 @@ pub fn check_run(w: &World, base: &str, ri: usize, pi: usize, c: &CheckRun) -> V
     let api = format!("{base}/repos/{}", r.full_name);
     let app_id = small_hash(&c.app);
     let mini = |rf: &str, sha: &str| json!({"ref": rf, "sha": sha, "repo": {"id": r.id, "url": api, "name": r.name}});
+    let suite = c.id + 1_000_000_000;
+    // An Actions job's page is under its workflow run (the suite stands in for it).
+    let html_url = if c.app == crate::world::ACTIONS_APP {
+        format!("{web}/{}/actions/runs/{suite}/job/{}", r.full_name, c.id)
+    } else {
+        format!("{web}/{}/runs/{}", r.full_name, c.id)
+    };
     json!({
         "id": c.id, "node_id": c.node_id, "head_sha": p.head_sha, "external_id": "",
         "url": format!("{api}/check-runs/{}", c.id),
-        "html_url": format!("{web}/{}/runs/{}", r.full_name, c.id),
-        "details_url": c.details_url.clone().unwrap_or_else(|| format!("{web}/{}/runs/{}", r.full_name, c.id)),
+        "html_url": html_url,
+        "details_url": c.details_url.clone().unwrap_or_else(|| html_url.clone()),
         "status": c.status, "conclusion": c.conclusion,
         "started_at": rfc3339(c.started_at), "completed_at": c.completed_at.map(rfc3339),
         "output": {
-            "title": c.title, "summary": c.summary, "text": c.text, "annotations_count": 0,
+            "title": c.title, "summary": c.summary, "text": c.text,
+            "annotations_count": c.annotations.len(),
             "annotations_url": format!("{api}/check-runs/{}/annotations", c.id),
         },
         "name": c.name,
-        "check_suite": {"id": c.id + 1_000_000_000},
+        "check_suite": {"id": suite},
         "app": {
             "id": app_id, "slug": c.app, "node_id": crate::world::node_id("A", app_id),
             "owner": user_object(base, "github", 9919, "MDEyOk9yZ2FuaXphdGlvbjk5MTk=", "Organization"),
@@ -497,6 +505,18 @@ pub fn check_run(w: &World, base: &str, ri: usize, pi: usize, c: &CheckRun) -> V
             "url": format!("{api}/pulls/{}", p.number), "id": p.id, "number": p.number,
             "head": mini(&p.head, &p.head_sha), "base": mini(&p.base, &p.base_sha),
         })] } else { vec![] },
+    })
+}
+
+/// `check-annotation`.
+pub fn check_annotation(w: &World, ri: usize, pi: usize, a: &Annotation) -> Value {
+    let r = &w.repos[ri];
+    json!({
+        "path": a.path, "start_line": a.start_line, "end_line": a.end_line,
+        "start_column": a.start_column, "end_column": a.end_column,
+        "annotation_level": a.level, "title": a.title, "message": a.message,
+        "raw_details": a.raw_details,
+        "blob_href": format!("{}/{}/blob/{}/{}", w.web, r.full_name, r.pulls[pi].head_sha, a.path),
     })
 }
 

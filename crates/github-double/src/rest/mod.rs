@@ -76,6 +76,14 @@ pub fn router() -> Router<Arc<AppState>> {
             get(combined_status),
         )
         .route(
+            "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
+            get(list_annotations),
+        )
+        .route(
+            "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs",
+            get(job_logs),
+        )
+        .route(
             "/repos/{owner}/{repo}/pulls/comments/{id}",
             get(get_comment).patch(edit_comment).delete(delete_comment),
         )
@@ -1189,4 +1197,65 @@ async fn combined_status(
         "commit_url": format!("{api}/commits/{sha}"),
         "url": format!("{api}/commits/{sha}/status"),
     }))
+}
+
+/// The (pull, check) indices of check run `id` in a repository the caller can read.
+fn readable_check_run(
+    ctx: &Ctx,
+    o: &str,
+    r: &str,
+    id: &str,
+) -> Result<(usize, usize, usize), Response> {
+    let ri = readable_repo(ctx, o, r)?;
+    let id: u64 = id.parse().map_err(|_| not_found())?;
+    let (pi, ci) = ctx.world.check_run(ri, id).ok_or_else(not_found)?;
+    Ok((ri, pi, ci))
+}
+
+/// `GET .../check-runs/{id}/annotations`: paged `check-annotation`s.
+async fn list_annotations(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, id)): Path<(String, String, String)>,
+    Query(q): Q,
+) -> Response {
+    let (ri, pi, ci) = match readable_check_run(&ctx, &o, &r, &id) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let w = &ctx.world;
+    let run = &w.repos[ri].pulls[pi].checks[ci];
+    let path = format!(
+        "/repos/{}/check-runs/{}/annotations",
+        w.repos[ri].full_name, run.id
+    );
+    paged(&ctx, &path, &q, run.annotations.len(), |i| {
+        json::check_annotation(w, ri, pi, &run.annotations[i])
+    })
+}
+
+/// `GET .../actions/jobs/{id}/logs`: `302 Found` to a signed download URL on the
+/// download host (`crate::blobs`), valid for a minute; 404 for a job without a log.
+async fn job_logs(
+    Extension(ctx): Extension<Ctx>,
+    Path((o, r, id)): Path<(String, String, String)>,
+) -> Response {
+    let (ri, pi, ci) = match readable_check_run(&ctx, &o, &r, &id) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let run = &ctx.world.repos[ri].pulls[pi].checks[ci];
+    if run.app != crate::world::ACTIONS_APP || run.log.is_none() {
+        return not_found();
+    }
+    let sig = ctx.app.blobs.sign(run.id, now_epoch());
+    let location = format!(
+        "{}/_double/blobs/{}?sig={sig}",
+        crate::blobs::download_origin(&ctx.api_base, ctx.app.addr.port()),
+        run.id
+    );
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
 }

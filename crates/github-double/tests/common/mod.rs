@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use github_double::seed::{
-    GenerateSpec, SeedCheck, SeedCheckOutput, SeedComment, SeedIssueComment, SeedPull, SeedRepo,
-    SeedStatus, SeedThread, SeedUser,
+    GenerateSpec, SeedAnnotation, SeedCheck, SeedCheckOutput, SeedComment, SeedIssueComment,
+    SeedPull, SeedRepo, SeedStatus, SeedThread, SeedUser,
 };
 use github_double::{DoubleConfig, Running, Seed, World};
 use serde_json::Value;
@@ -12,6 +12,10 @@ pub const ALICE: &str = "ghp_alice";
 pub const BOB: &str = "ghp_bob";
 pub const CAROL: &str = "ghp_carol";
 pub const DAVE: &str = "ghp_dave";
+
+/// The log of acme/secret#7's failing `lint` job.
+pub const LINT_LOG: &str = "\u{feff}2026-01-06T10:00:00.0000000Z Run cargo clippy\n\
+                            2026-01-06T10:00:09.0000000Z \u{1b}[1m\u{1b}[91merror\u{1b}[0m: could not compile `widgets`\n";
 
 /// alice owns private `acme/secret` (#7: 40 threads × 3 comments, plus one thread of
 /// 160 comments, checks, statuses, a conversation); bob is a reader there, dave a
@@ -88,6 +92,16 @@ pub fn seed() -> Seed {
                                 name: "lint".into(),
                                 status: "completed".into(),
                                 conclusion: Some("failure".into()),
+                                annotations: (1..=35)
+                                    .map(|i| SeedAnnotation {
+                                        path: "src/lib.rs".into(),
+                                        start_line: i,
+                                        annotation_level: "warning".into(),
+                                        message: format!("warning {i}"),
+                                        ..SeedAnnotation::default()
+                                    })
+                                    .collect(),
+                                log: Some(LINT_LOG.into()),
                                 ..SeedCheck::default()
                             },
                             SeedCheck {

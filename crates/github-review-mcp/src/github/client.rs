@@ -133,6 +133,14 @@ impl Api {
     }
 }
 
+/// What a request's caller takes as GitHub's answer: a 2xx, or (the one endpoint that
+/// hands out a download link) also a redirect GitHub did not ask us to follow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Success,
+    Redirect,
+}
+
 const USER_AGENT: &str = concat!("github-review-mcp/", env!("CARGO_PKG_VERSION"));
 
 /// Rate-limit figures GitHub sent with a response (`x-ratelimit-*`).
@@ -185,6 +193,8 @@ pub struct GitHubClient {
     hints: Arc<std::sync::Mutex<lru::LruCache<(TokenId, String), u32>>>,
     /// What replicas must agree on: spent budgets, back-offs, tenants' shares.
     state: Arc<dyn Store>,
+    /// Downloads from the hosts GitHub redirects to (`download`): no token, no redirects.
+    downloads: Arc<std::sync::OnceLock<reqwest::Client>>,
 }
 
 #[derive(Deserialize)]
@@ -278,6 +288,7 @@ impl GitHubClient {
             options,
             metrics,
             state,
+            downloads: Arc::default(),
         })
     }
 
@@ -317,6 +328,7 @@ impl GitHubClient {
         api: Api,
         write: bool,
         cache_key: Option<CacheKey>,
+        expect: Expect,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<(HeaderMap, bytes::Bytes), GitHubError> {
         let id = credential.token.id();
@@ -352,8 +364,10 @@ impl GitHubClient {
         let charged = reservation
             .as_mut()
             .map_or(&mut not_reserved, |r| &mut r.charged);
-        self.send(credential, api, write, cache_key, build, limits, charged)
-            .await
+        self.send(
+            credential, api, write, cache_key, expect, build, limits, charged,
+        )
+        .await
     }
 
     /// The request and its retries; `charged` is set when GitHub answered with
@@ -365,6 +379,7 @@ impl GitHubClient {
         api: Api,
         write: bool,
         cache_key: Option<CacheKey>,
+        expect: Expect,
         build: impl Fn() -> reqwest::RequestBuilder,
         limits: crate::state::TokenLimits,
         charged: &mut bool,
@@ -470,7 +485,10 @@ impl GitHubClient {
                     grant.upstream_rejected().await;
                 }
             }
-            if status.is_success() {
+            let redirected = expect == Expect::Redirect
+                && status.is_redirection()
+                && headers.contains_key(http::header::LOCATION);
+            if status.is_success() || redirected {
                 let etag = headers
                     .get(http::header::ETAG)
                     .and_then(|v| v.to_str().ok());
@@ -649,6 +667,141 @@ impl GitHubClient {
         Ok((items, false))
     }
 
+    /// Where GitHub hands out a download (the Actions logs endpoints answer `302 Found`
+    /// to a short-lived signed URL on another host). Sent like any read (budgets,
+    /// shares, gates, retries), but the redirect is not followed: its URL is returned,
+    /// for [`Self::download`], which sends no token. When GitHub serves the file from
+    /// its own host (a redirect within the host is followed, as always), the body is
+    /// returned instead.
+    pub async fn download_link(
+        &self,
+        credential: &Credential,
+        path: &str,
+    ) -> Result<DownloadLink, GitHubError> {
+        let url = self.rest_url(path)?;
+        let build = || {
+            self.http
+                .get(url.clone())
+                .header(
+                    http::header::AUTHORIZATION,
+                    Self::auth_header(&credential.token),
+                )
+                .header(http::header::ACCEPT, REST_ACCEPT)
+                .header("x-github-api-version", "2022-11-28")
+        };
+        let (headers, body) = self
+            .execute(credential, Api::Rest, false, None, Expect::Redirect, build)
+            .await?;
+        match headers.get(http::header::LOCATION) {
+            Some(location) => location
+                .to_str()
+                .ok()
+                .and_then(|l| url.join(l).ok())
+                .map(DownloadLink::Elsewhere)
+                .ok_or_else(|| GitHubError::Decode("a redirect without a usable Location".into())),
+            None => Ok(DownloadLink::Here(body)),
+        }
+    }
+
+    /// Downloads `url` (from [`Self::download_link`]) with its own connection pool: no
+    /// token, no cookies, no redirects, within the client's timeout. Each piece of
+    /// the body goes to `sink` as it arrives; past `max_bytes` the download stops with
+    /// an error. Only `https`, or plain `http` to a loopback address when the
+    /// configured GitHub host is itself plain http (tests, the demo); see
+    /// [`download_allowed`]. Returns the bytes read.
+    pub async fn download(
+        &self,
+        url: &Url,
+        max_bytes: u64,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<u64, GitHubError> {
+        let host = url.host_str().unwrap_or("an unknown host").to_owned();
+        let failed = |reason: String| GitHubError::Download {
+            host: host.clone(),
+            reason,
+        };
+        download_allowed(&self.host, url).map_err(|r| failed(r.to_owned()))?;
+        let http = self.download_client().map_err(|e| failed(e.to_string()))?;
+        let started = Instant::now();
+        let response = http.get(url.clone()).send().await;
+        let ms = || started.elapsed().as_millis() as u64;
+        let mut response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                self.metrics.upstream(DOWNLOAD, None);
+                return Err(failed(self.download_failure(&e)));
+            }
+        };
+        let status = response.status();
+        self.metrics.upstream(DOWNLOAD, Some(status.as_u16()));
+        super::events::report(super::events::Event::Answered {
+            api: DOWNLOAD,
+            status: Some(status.as_u16()),
+            ms: ms(),
+        });
+        if !status.is_success() {
+            let hint = match status.as_u16() {
+                401 | 403 => " (the signed link was refused; it may have expired)",
+                404 | 410 => " (the file is gone; GitHub keeps logs for a limited time)",
+                300..=399 => " (a further redirect, not followed)",
+                _ => "",
+            };
+            return Err(failed(format!("it answered {}{hint}", status.as_u16())));
+        }
+        if response.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(failed(format!(
+                "it is larger than {} MiB; not downloaded",
+                max_bytes >> 20
+            )));
+        }
+        let mut read = 0u64;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    read += chunk.len() as u64;
+                    if read > max_bytes {
+                        return Err(failed(format!(
+                            "it is larger than {} MiB; not read to its end",
+                            max_bytes >> 20
+                        )));
+                    }
+                    sink(&chunk);
+                }
+                Ok(None) => return Ok(read),
+                Err(e) => return Err(failed(self.download_failure(&e))),
+            }
+        }
+    }
+
+    fn download_failure(&self, e: &reqwest::Error) -> String {
+        if e.is_timeout() {
+            format!("no complete answer within {:?}", self.options.timeout)
+        } else {
+            transport_failure(e).to_owned()
+        }
+    }
+
+    /// The download connection pool, built on first use (most processes never need it).
+    fn download_client(&self) -> Result<&reqwest::Client, reqwest::Error> {
+        if let Some(client) = self.downloads.get() {
+            return Ok(client);
+        }
+        let mut builder = reqwest::Client::builder();
+        if self.host.web().scheme() == "http" {
+            builder = builder.tls_certs_only(std::iter::empty());
+        } else {
+            builder = builder.https_only(true);
+        }
+        let client = builder
+            .user_agent(USER_AGENT)
+            .redirect(redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10).min(self.options.timeout))
+            .timeout(self.options.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(self.downloads.get_or_init(|| client))
+    }
+
     /// A REST write (POST, PUT, PATCH, DELETE) with a JSON body. Sent again only when
     /// it provably did not happen (a secondary rate limit refused it, or no connection
     /// was made); a write that may have happened is reported, not repeated.
@@ -695,7 +848,14 @@ impl GitHubClient {
             request
         };
         let (headers, bytes) = self
-            .execute(credential, Api::Rest, write, cache_key, build)
+            .execute(
+                credential,
+                Api::Rest,
+                write,
+                cache_key,
+                Expect::Success,
+                build,
+            )
             .await?;
         // DELETE answers 204 with no body; decode that as JSON null.
         let decoded = if bytes.is_empty() {
@@ -777,7 +937,7 @@ impl GitHubClient {
                 .body(payload.clone())
         };
         let (_, body) = self
-            .execute(token, Api::GraphQl, write, None, build)
+            .execute(token, Api::GraphQl, write, None, Expect::Success, build)
             .await?;
         let response: GraphQlResponse<T> =
             serde_json::from_slice(&body).map_err(|e| GitHubError::Decode(e.to_string()))?;
@@ -799,6 +959,39 @@ impl GitHubClient {
         response
             .data
             .ok_or_else(|| GitHubError::Decode("GraphQL answer without data".to_owned()))
+    }
+}
+
+/// Label of downloads in metrics and events (beside `rest` and `graphql`).
+const DOWNLOAD: &str = "download";
+
+/// What [`GitHubClient::download_link`] found.
+#[derive(Debug)]
+pub enum DownloadLink {
+    /// A signed URL on another host, to fetch without the token.
+    Elsewhere(Url),
+    /// The file itself, served by GitHub's own host.
+    Here(bytes::Bytes),
+}
+
+/// Whether a download link may be fetched: `https` (GitHub chose the host; no token
+/// goes there), or plain `http` to a loopback address only when the configured
+/// GitHub host is itself plain http on loopback. Never a URL with credentials in it.
+pub fn download_allowed(host: &GitHubHost, url: &Url) -> Result<(), &'static str> {
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the link carries credentials; refused");
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err("the link has no host"),
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback && host.web().scheme() == "http" => Ok(()),
+        "http" => Err("the link is plain http; only https is fetched"),
+        _ => Err("the link is not https; refused"),
     }
 }
 
@@ -1003,6 +1196,130 @@ mod tests {
         );
         let error = client.status_error(StatusCode::FOUND, &headers, b"");
         assert_eq!(error, GitHubError::RedirectElsewhere("evil.example".into()));
+    }
+
+    #[test]
+    fn download_links_are_https_or_loopback_http_beside_a_loopback_github() {
+        let dotcom = GitHubHost::github_com();
+        let local = GitHubHost::parse("http://127.0.0.1:8080").unwrap();
+        let url = |u: &str| Url::parse(u).unwrap();
+        let blob = "https://pipelines.actions.githubusercontent.com/x/signedlogcontent?sig=1";
+        for host in [&dotcom, &local] {
+            assert_eq!(download_allowed(host, &url(blob)), Ok(()));
+            assert!(download_allowed(host, &url("https://u:p@blob.example/x")).is_err());
+            assert!(download_allowed(host, &url("ftp://blob.example/x")).is_err());
+            assert!(download_allowed(host, &url("http://blob.example/x")).is_err());
+        }
+        for loopback in [
+            "http://localhost:1/x",
+            "http://127.0.0.1:1/x",
+            "http://[::1]:1/x",
+        ] {
+            assert_eq!(
+                download_allowed(&local, &url(loopback)),
+                Ok(()),
+                "{loopback}"
+            );
+            assert!(
+                download_allowed(&dotcom, &url(loopback)).is_err(),
+                "{loopback}"
+            );
+        }
+        assert!(download_allowed(&local, &url("http://10.0.0.1/x")).is_err());
+    }
+
+    /// A GitHub on loopback whose logs endpoint redirects to `localhost` (another
+    /// host), which serves `body`; records each request's path and whether it carried
+    /// an `Authorization` header.
+    async fn github_with_a_download_host(
+        body: &'static str,
+    ) -> (u16, Arc<std::sync::Mutex<Vec<(String, bool)>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+                let auth = head.contains("\r\nauthorization:");
+                record.lock().unwrap().push((path.clone(), auth));
+                let answer = if path.starts_with("/expired") {
+                    "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        .to_owned()
+                } else if path.ends_with("/logs") {
+                    format!("HTTP/1.1 302 Found\r\nlocation: http://localhost:{port}/blob?sig=s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                } else {
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (port, seen)
+    }
+
+    #[tokio::test]
+    async fn a_download_link_is_taken_not_followed_and_fetched_without_the_token() {
+        let (port, seen) = github_with_a_download_host("line 1\nline 2\n").await;
+        let (client, token) = test_client(port, Arc::new(Metrics::new()));
+        let link = client
+            .download_link(&token, "repos/o/r/actions/jobs/1/logs")
+            .await
+            .unwrap();
+        let DownloadLink::Elsewhere(url) = link else {
+            panic!("expected a link elsewhere: {link:?}")
+        };
+        assert_eq!(url.as_str(), format!("http://localhost:{port}/blob?sig=s"));
+        let mut got = Vec::new();
+        let read = client
+            .download(&url, 1 << 20, |chunk| got.extend_from_slice(chunk))
+            .await
+            .unwrap();
+        assert_eq!((read, got.as_slice()), (14, &b"line 1\nline 2\n"[..]));
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                ("/api/v3/repos/o/r/actions/jobs/1/logs".to_owned(), true),
+                ("/blob?sig=s".to_owned(), false)
+            ],
+            "the token went to GitHub's host only"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_download_past_its_cap_or_refused_stops_with_an_error_naming_the_host() {
+        let (port, _) = github_with_a_download_host("0123456789").await;
+        let (client, _) = test_client(port, Arc::new(Metrics::new()));
+        let url = Url::parse(&format!("http://localhost:{port}/blob")).unwrap();
+        let error = client.download(&url, 5, |_| {}).await.unwrap_err();
+        assert!(
+            matches!(&error, GitHubError::Download { host, reason }
+                if host == "localhost" && reason.contains("larger than")),
+            "{error}"
+        );
+        // A signed link past its minute.
+        let url = Url::parse(&format!("http://localhost:{port}/expired?sig=s")).unwrap();
+        let error = client.download(&url, 5, |_| {}).await.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("answered 403 (the signed link was refused; it may have expired)"),
+            "{error}"
+        );
+        // Off loopback over plain http: refused before any connection.
+        let url = Url::parse("http://blob.example/x").unwrap();
+        let error = client.download(&url, 5, |_| {}).await.unwrap_err();
+        assert!(error.to_string().contains("only https"), "{error}");
     }
 
     #[test]

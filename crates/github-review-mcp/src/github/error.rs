@@ -29,6 +29,8 @@ pub enum GitHubError {
     Network { host: String, reason: String },
     #[error("GitHub redirected the request to another host ({0}); not followed, so the token was not sent there")]
     RedirectElsewhere(String),
+    #[error("the download from {host} failed: {reason}")]
+    Download { host: String, reason: String },
     #[error("GitHub's answer could not be read: {0}")]
     Decode(String),
     #[error("GitHub GraphQL error: {0}")]
@@ -50,6 +52,7 @@ impl GitHubError {
             GitHubError::Timeout(_) => "timeout",
             GitHubError::Network { .. } => "network",
             GitHubError::RedirectElsewhere(_) => "redirect_elsewhere",
+            GitHubError::Download { .. } => "download",
             GitHubError::Decode(_) => "decode",
             GitHubError::GraphQl(_) => "graphql",
         }

@@ -3,6 +3,7 @@
 //! call and never learns where it came from.
 
 mod cache;
+pub mod check_logs;
 mod client;
 pub mod comments;
 pub mod diff;
@@ -16,7 +17,10 @@ pub mod reviews;
 pub mod threads;
 pub mod user;
 
-pub use client::{ClientOptions, Credential, GitHubClient, RateLimit, RestResponse};
+pub use client::{
+    download_allowed, ClientOptions, Credential, DownloadLink, GitHubClient, RateLimit,
+    RestResponse,
+};
 pub use error::GitHubError;
 pub use host::{GitHubHost, HostError, HostKind};
 pub use pr_ref::{PrRefError, PullRequestRef};

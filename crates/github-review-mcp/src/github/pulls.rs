@@ -260,15 +260,24 @@ struct CheckRuns {
 struct RawOutput {
     title: Option<String>,
     summary: Option<String>,
+    #[serde(default)]
+    annotations_count: u32,
+}
+
+#[derive(Deserialize)]
+struct RawApp {
+    slug: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawCheckRun {
+    id: u64,
     name: String,
     status: String,
     conclusion: Option<String>,
     details_url: Option<String>,
     output: Option<RawOutput>,
+    app: Option<RawApp>,
 }
 
 #[derive(Deserialize)]
@@ -307,12 +316,16 @@ pub async fn checks(
         .check_runs
         .into_iter()
         .map(|r| CheckRun {
-            name: r.name,
+            id: r.id,
+            name: clean(r.name),
             status: r.status,
             conclusion: r.conclusion,
-            details_url: r.details_url,
-            title: r.output.as_ref().and_then(|o| o.title.clone()),
-            summary: r.output.and_then(|o| o.summary),
+            details_url: r.details_url.map(clean),
+            title: r.output.as_ref().and_then(|o| o.title.clone()).map(clean),
+            annotations_count: r.output.as_ref().map_or(0, |o| o.annotations_count),
+            summary: r.output.and_then(|o| o.summary).map(clean),
+            app: r.app.and_then(|a| a.slug).map(clean),
+            failure_details: None,
         })
         .collect();
     let statuses: Vec<CommitStatus> = status?
@@ -320,10 +333,10 @@ pub async fn checks(
         .statuses
         .into_iter()
         .map(|s| CommitStatus {
-            context: s.context,
+            context: clean(s.context),
             state: s.state,
-            description: s.description,
-            target_url: s.target_url,
+            description: s.description.map(clean),
+            target_url: s.target_url.map(clean),
         })
         .collect();
     let (mut passed, mut failed, mut pending) = (0, 0, 0);

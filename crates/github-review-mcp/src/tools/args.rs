@@ -196,6 +196,31 @@ pub struct PrArgs {
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ChecksArgs {
+    /// The pull request: `owner/repo#123` or its URL on the configured GitHub host.
+    pub pr_url: String,
+    /// For each failed check run (failure, timed_out, cancelled, action_required,
+    /// startup_failure; the first 10): its annotations (up to 50) and, for a GitHub
+    /// Actions job, the last lines of its log. Default false.
+    #[serde(default)]
+    pub include_failure_details: Option<bool>,
+    /// Bytes of each job log's end kept, 200–20000. Default 4000.
+    #[serde(default)]
+    pub max_log_bytes: Option<u32>,
+}
+
+impl ChecksArgs {
+    /// `max_log_bytes` when failure details are asked for; `None` when they are not.
+    pub fn log_bytes(&self) -> Result<Option<usize>, String> {
+        let bytes = in_range("max_log_bytes", self.max_log_bytes, 200, 20_000, 4000)?;
+        Ok(self
+            .include_failure_details
+            .unwrap_or(false)
+            .then_some(bytes as usize))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct GetPullRequestArgs {
     /// The pull request: `owner/repo#123` or its URL on the configured GitHub host.
     pub pr_url: String,

@@ -332,6 +332,9 @@ pub fn argument_errors(arguments: &[u8]) -> Vec<String> {
                 .map(|e| e.to_string()),
         );
     }
+    if let Some(args) = parse::<args::ChecksArgs>(arguments) {
+        errors.extend(args.log_bytes().err());
+    }
     if let Some(args) = parse::<args::CreateReviewArgs>(arguments) {
         errors.extend(write::review_comments(&args).err());
     }

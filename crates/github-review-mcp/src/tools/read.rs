@@ -7,8 +7,8 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    in_range, parse_since, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat, PrArgs,
-    ResolvePrArgs, SelectStrategy, ThreadOrder, WhoamiArgs, DEFAULT_MAX_OUTPUT_BYTES,
+    in_range, parse_since, ChecksArgs, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat,
+    PrArgs, ResolvePrArgs, SelectStrategy, ThreadOrder, WhoamiArgs, DEFAULT_MAX_OUTPUT_BYTES,
 };
 use super::error::{reply, structured, Doing, ToolError, ToolResult};
 use super::fetch_view;
@@ -20,6 +20,7 @@ use crate::format::{
     reviews_markdown, thread_markdown, threads_markdown,
 };
 use crate::github::comments::fetch_review_comments;
+use crate::github::check_logs;
 use crate::github::pulls::{self, DetailOptions};
 use crate::github::threads::{self, ThreadFilter};
 use crate::github::{reviews, user, GitHubError};
@@ -451,20 +452,26 @@ path (file, or directory ending in /), author (who opened the thread). Paged: pa
     #[tool(
         name = "get_pr_checks",
         description = "Check runs and commit statuses of a pull request's head commit, summarised: overall \
-success/failure/pending/none with counts, then each check with its conclusion and link.",
+success/failure/pending/none with counts, then each check with its conclusion and link. \
+include_failure_details adds, for failed runs, their annotations and the end of the GitHub Actions job's log \
+(bounded by max_log_bytes).",
         output_schema = schema_for_output::<PullRequestChecks>(),
         annotations(title = "Get PR checks", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
     )]
     async fn get_pr_checks(
         &self,
-        Parameters(args): Parameters<PrArgs>,
+        Parameters(args): Parameters<ChecksArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run("get_pr_checks", &ctx, |call| async move {
+            let log_bytes = args.log_bytes()?;
             let pr = self.parse_pr(&args.pr_url)?;
-            let checks = pulls::checks(self.github(), &call.credential, &pr)
+            let mut checks = pulls::checks(self.github(), &call.credential, &pr)
                 .await
                 .doing(|| format!("Could not get the checks of {pr}"))?;
+            if let Some(bytes) = log_bytes {
+                check_logs::attach(self.github(), &call.credential, &pr, &mut checks, bytes).await;
+            }
             Ok(resources::link(
                 reply(&checks, checks_markdown(&checks))?,
                 &pr,

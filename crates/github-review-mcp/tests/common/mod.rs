@@ -128,6 +128,19 @@ impl Double {
         );
     }
 
+    /// Downloads from the double's log host (`/_double/blob-requests`): job id, host,
+    /// whether an `Authorization` header came along, status.
+    pub async fn blob_requests(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_double/blob-requests", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn clear_requests(&self) {
         self.http
             .delete(format!("{}/_double/requests", self.url))
