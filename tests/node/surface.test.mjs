@@ -183,7 +183,7 @@ describe("the MCP surface beyond tools (TypeScript SDK over Streamable HTTP)", (
 
     const steps = [];
     const result = await client.callTool(
-      { name: "fetch_pr_review_comments", arguments: { pr_url: BULKY } },
+      { name: "fetch_pr_review_comments", arguments: { pr_url: BULKY, max_output_bytes: 50000000 } },
       CallToolResultSchema,
       {
         timeout: REQUEST_TIMEOUT_MS,

@@ -156,7 +156,9 @@ async def test_a_long_fetch_reports_progress_and_logs_to_the_session_that_asked(
             steps.append((progress, total))
 
         result = await session.call_tool(
-            "fetch_pr_review_comments", {"pr_url": BULKY}, progress_callback=on_progress
+            "fetch_pr_review_comments",
+            {"pr_url": BULKY, "max_output_bytes": 50_000_000},
+            progress_callback=on_progress,
         )
         assert not result.is_error, text(result)
         assert result.structured_content["returned_threads"] == 400

@@ -156,3 +156,130 @@ async def test_the_callers_pending_review_is_named_read_edited_trimmed_and_added
         assert len(submitted.structured_content["comments"]) == 3, submitted.structured_content
         gone = await call(s, "get_pending_review", {"pr_url": PR7})
         assert gone.structured_content["review"] is None
+
+
+BOTS_PR = "acme/widgets#11"  # CodeRabbit, Copilot and Gemini threads beside human ones
+BULKY = "acme/bulky#1"  # 400 threads
+
+
+async def test_review_bots_are_marked_filtered_and_their_prompt_is_what_the_model_reads(
+    double: Double, start_http_server: Any
+) -> None:
+    async with await alice_session(start_http_server) as s:
+        both = await call(s, "fetch_pr_review_comments", {"pr_url": BOTS_PR, "output": "both"})
+        assert not both.is_error, text(both)
+        threads = both.structured_content["threads"]
+        openers = {t["comments"][0]["author"]: t["comments"][0] for t in threads}
+        rabbit = openers["coderabbitai[bot]"]
+        assert rabbit["author_is_bot"] is True
+        assert openers["copilot-pull-request-reviewer[bot]"]["author_is_bot"] is True
+        assert not any(c["author_is_bot"] for t in threads for c in t["comments"] if not c["author"].endswith("[bot]"))
+        # The JSON keeps the whole body; the Markdown has the prompt and no folded blocks.
+        assert "<details>" in rabbit["body"] and "Prompt for AI Agents" in rabbit["body"]
+        markdown = text(both).split("\n{", 1)[0]
+        assert "Prompt for AI agents: In src/parser.rs" in markdown, markdown[:3000]
+        assert "<details>" not in markdown and "<!--" not in markdown
+        assert "auto-generated comment by CodeRabbit" not in markdown
+
+        humans = await call(s, "fetch_pr_review_comments", {"pr_url": BOTS_PR, "output": "json", "exclude_bots": True})
+        human_openers = {t["comments"][0]["author"] for t in humans.structured_content["threads"]}
+        assert human_openers and not any(a.endswith("[bot]") for a in human_openers), human_openers
+        bots = await call(s, "fetch_pr_review_comments", {"pr_url": BOTS_PR, "output": "json", "only_bots": True})
+        bot_openers = {t["comments"][0]["author"] for t in bots.structured_content["threads"]}
+        assert bot_openers == {"coderabbitai[bot]", "copilot-pull-request-reviewer[bot]", "gemini-code-assist[bot]"}
+        assert len(human_openers) + len(bots.structured_content["threads"]) == len(threads)
+        no_rabbit = await call(
+            s, "fetch_pr_review_comments", {"pr_url": BOTS_PR, "output": "json", "exclude_author": "coderabbitai"}
+        )
+        assert "coderabbitai[bot]" not in {t["comments"][0]["author"] for t in no_rabbit.structured_content["threads"]}
+        clash = await call(s, "fetch_pr_review_comments", {"pr_url": BOTS_PR, "exclude_bots": True, "only_bots": True})
+        assert clash.is_error and "cannot both be true" in text(clash)
+
+
+async def test_a_second_fetch_with_changes_since_after_one_reply_returns_exactly_that_thread(
+    double: Double, start_http_server: Any
+) -> None:
+    async with await alice_session(start_http_server) as s:
+        first = await call(s, "fetch_pr_review_comments", {"pr_url": PR7, "output": "json"})
+        cursor = first.structured_content["changes_cursor"]
+        assert cursor.startswith("grm_cs_") and cursor in text(first)
+        target = first.structured_content["threads"][1]
+        replied = await call(
+            s,
+            "reply_to_review_comment",
+            {"pr_url": PR7, "comment_id": target["comments"][0]["id"], "body": "Fixed in the next push."},
+        )
+        assert not replied.is_error, text(replied)
+        second = await call(s, "fetch_pr_review_comments", {"pr_url": PR7, "output": "json", "changes_since": cursor})
+        assert not second.is_error, text(second)
+        assert [t["id"] for t in second.structured_content["threads"]] == [target["id"]]
+        assert second.structured_content["threads"][0]["comments"][-1]["body"] == "Fixed in the next push."
+        third = await call(
+            s,
+            "fetch_pr_review_comments",
+            {"pr_url": PR7, "output": "json", "changes_since": second.structured_content["changes_cursor"]},
+        )
+        assert third.structured_content["returned_threads"] == 0
+        # Resolving is a change too; a thread that stops matching the filters is gone.
+        resolved = await call(s, "resolve_review_thread", {"thread_id": target["id"]})
+        assert not resolved.is_error, text(resolved)
+        fourth = await call(
+            s,
+            "fetch_pr_review_comments",
+            {"pr_url": PR7, "output": "json", "include_resolved": False, "changes_since": third.structured_content["changes_cursor"]},
+        )
+        assert target["id"] in fourth.structured_content["gone_thread_ids"]
+        since_then = await call(
+            s, "fetch_pr_review_comments", {"pr_url": PR7, "output": "json", "since": "2999-01-01T00:00:00Z"}
+        )
+        assert since_then.structured_content["returned_threads"] == 0
+        forged = await call(s, "fetch_pr_review_comments", {"pr_url": PR7, "changes_since": "grm_cs_" + "0" * 32})
+        assert forged.is_error and "not a changes_cursor of yours" in text(forged)
+
+
+async def follow_cursors(s: Any, pr: str, output: str, budget: int) -> tuple[list[str], int]:
+    """Reads `pr` page by page within `budget`; the comment ids seen, in order, and the pages."""
+    seen: list[str] = []
+    args: dict[str, Any] = {"pr_url": pr, "output": output, "max_output_bytes": budget}
+    pages = 0
+    while True:
+        page = await call(s, "fetch_pr_review_comments", args)
+        assert not page.is_error, text(page)
+        pages += 1
+        body = text(page).encode()
+        # `both` carries the Markdown and the JSON text: the budget counts the two.
+        assert len(body) < budget * 1.5, f"page {pages} is {len(body)} bytes for a budget of {budget}"
+        v = page.structured_content
+        if output == "both":
+            seen += [str(c["id"]) for t in v["threads"] for c in t["comments"]]
+        else:
+            seen += [
+                line.split(" id ", 1)[1].split()[0]
+                for line in text(page).splitlines()
+                if line.startswith("**@") and " id " in line
+            ]
+        if "next_cursor" not in v:
+            assert "changes_cursor" in v, "the last page names the snapshot"
+            return seen, pages
+        assert "CONTINUES" in text(page) and v["next_cursor"] in text(page)
+        assert "changes_cursor" not in v, "only the last page names the snapshot"
+        args = {**args, "cursor": v["next_cursor"]}
+
+
+async def test_a_budget_cut_fetch_continued_with_its_cursor_returns_every_comment_exactly_once(
+    double: Double, start_http_server: Any
+) -> None:
+    async with await alice_session(start_http_server) as s:
+        # 400 one-comment threads (cut between threads), and one 150-comment thread
+        # (larger than the budget: cut between its comments).
+        for pr, budget in ((BULKY, 20_000), ("acme/widgets#9", 6_000)):
+            whole = await call(s, "fetch_pr_review_comments", {"pr_url": pr, "output": "json", "max_output_bytes": 50_000_000})
+            expected = [str(c["id"]) for t in whole.structured_content["threads"] for c in t["comments"]]
+            assert len(expected) >= 150
+            for output in ("markdown", "both"):
+                seen, pages = await follow_cursors(s, pr, output, budget)
+                assert pages > 3, (pr, output, pages)
+                assert seen == expected, f"{pr} {output}: every comment once, in order"
+        split = await call(s, "fetch_pr_review_comments", {"pr_url": "acme/widgets#9", "output": "both", "max_output_bytes": 6_000})
+        part = split.structured_content["threads"][0]
+        assert part["comments_after"] > 0 and "more comments on the next page" in text(split)

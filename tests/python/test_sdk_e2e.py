@@ -202,15 +202,20 @@ async def test_http_without_any_token_connects_and_lists_but_tools_call_gets_401
     assert metadata["authorization_servers"] == [f"{double.url}/login/oauth"]
 
 
-READ_TOOLS = {
-    "fetch_pr_review_comments",
-    "whoami",
-    "resolve_open_pr_url",
-    "get_pull_request",
-    "list_pr_reviews",
-    "list_review_threads",
-    "get_pr_checks",
-}
+def catalog_tools(access: str) -> set[str]:
+    """The tools of `access` (read or write) in the README's table, which a Rust
+    test holds to tools/catalog.rs: no list of tools is kept here."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("<!-- tools:begin")[1].split("<!-- tools:end -->")[0]
+    names = set()
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].startswith("`") and cells[1] == access:
+            names.add(cells[0].strip("`"))
+    return names
+
+
+READ_TOOLS = catalog_tools("read")
 
 
 # 5. What tools/list tells a client, and the SDK's own check of structuredContent.

@@ -43,7 +43,9 @@ pub fn check_sizes(result: &CallToolResult, expect: Expect) -> Result<Answer> {
 
 pub async fn call_tool(client: &Client, pr_ref: &str) -> Result<(Duration, CallToolResult)> {
     let mut params = CallToolRequestParams::new("fetch_pr_review_comments");
-    params.arguments = json!({ "pr_url": pr_ref }).as_object().cloned();
+    params.arguments = json!({ "pr_url": pr_ref, "max_output_bytes": 50_000_000 })
+        .as_object()
+        .cloned();
     let started = Instant::now();
     let result = tokio::time::timeout(Duration::from_secs(60), client.call_tool(params))
         .await

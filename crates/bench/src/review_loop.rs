@@ -333,7 +333,12 @@ async fn one_run(
 
     // 3. Every comment (Markdown, the default), checked complete.
     let mut step = Step::default();
-    let (t, r) = call(client, STEPS[2], json!({ "pr_url": pr_url })).await?;
+    let (t, r) = call(
+        client,
+        STEPS[2],
+        json!({ "pr_url": pr_url, "max_output_bytes": 50_000_000 }),
+    )
+    .await?;
     step.calls += 1;
     step.time += t;
     take_log(&http, &double, &mut step).await?;

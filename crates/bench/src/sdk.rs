@@ -102,7 +102,8 @@ pub async fn series(
         "--tool".into(),
         "fetch_pr_review_comments".into(),
         "--args".into(),
-        json!({ "pr_url": pr }).to_string(),
+        // The whole PR in one answer, as the issue-10 figures measure it.
+        json!({ "pr_url": pr, "max_output_bytes": 50_000_000 }).to_string(),
         "--server-log".into(),
         server.log.to_string_lossy().into_owned(),
         "--".into(),

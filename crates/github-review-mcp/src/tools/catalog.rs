@@ -76,8 +76,8 @@ pub const CATALOG: &[ToolFacts] = &[
     ToolFacts {
         name: "get_pr_checks",
         access: Access::Read,
-        permissions: &["Checks: read", "Commit statuses: read"],
-        summary: "Check runs and commit statuses of the head commit, summarised (overall, passed/failed/pending).",
+        permissions: &["Checks: read", "Commit statuses: read", "Actions: read"],
+        summary: "Check runs and commit statuses of the head commit, summarised (overall, passed/failed/pending). `include_failure_details` adds, for failed runs, their annotations (up to 50) and the last `max_log_bytes` (default 4000) of the GitHub Actions job's log, timestamps and colours removed, fenced like comments; the log is downloaded from GitHub's signed link without your token.",
     },
     ToolFacts {
         name: "whoami",

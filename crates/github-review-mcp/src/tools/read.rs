@@ -7,8 +7,9 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    in_range, parse_since, ChecksArgs, FetchArgs, GetPullRequestArgs, ListThreadsArgs, OutputFormat,
-    PrArgs, ResolvePrArgs, SelectStrategy, ThreadOrder, WhoamiArgs, DEFAULT_MAX_OUTPUT_BYTES,
+    in_range, parse_since, ChecksArgs, FetchArgs, GetPullRequestArgs, ListThreadsArgs,
+    OutputFormat, PrArgs, ResolvePrArgs, SelectStrategy, ThreadOrder, WhoamiArgs,
+    DEFAULT_MAX_OUTPUT_BYTES,
 };
 use super::error::{reply, structured, Doing, ToolError, ToolResult};
 use super::fetch_view;
@@ -19,8 +20,8 @@ use crate::format::{
     checks_markdown, pending_review_markdown, pull_request_markdown, review_comments_markdown,
     reviews_markdown, thread_markdown, threads_markdown,
 };
-use crate::github::comments::fetch_review_comments;
 use crate::github::check_logs;
+use crate::github::comments::fetch_review_comments;
 use crate::github::pulls::{self, DetailOptions};
 use crate::github::threads::{self, ThreadFilter};
 use crate::github::{reviews, user, GitHubError};
@@ -178,6 +179,9 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
             if let Some(since) = since {
                 result.filtered_out_threads += fetch_view::since(&mut threads, since);
             }
+            // The snapshot of everything this read covers (before changes_since
+            // narrows it), named on the read's last page.
+            let changes = fetch_view::save(state, token, &pr_key, &threads).await;
             if let Some(cursor) = args.changes_since.as_deref() {
                 let before = threads.len();
                 result.gone_thread_ids =
@@ -187,8 +191,6 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
             if args.order == Some(ThreadOrder::NewestFirst) {
                 fetch_view::newest_first(&mut threads);
             }
-            // The snapshot of everything this read covers; named on its last page.
-            let changes = fetch_view::save(state, token, &pr_key, &threads).await;
             let pr_url = result.pr.url.clone();
             let cost = |t: &ReviewThread| match output {
                 OutputFormat::Markdown => thread_markdown(t, &pr_url).len(),
