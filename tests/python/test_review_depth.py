@@ -6,6 +6,8 @@ output budgets."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -283,3 +285,36 @@ async def test_a_budget_cut_fetch_continued_with_its_cursor_returns_every_commen
         split = await call(s, "fetch_pr_review_comments", {"pr_url": "acme/widgets#9", "output": "both", "max_output_bytes": 6_000})
         part = split.structured_content["threads"][0]
         assert part["comments_after"] > 0 and "more comments on the next page" in text(split)
+
+
+async def test_a_pending_comment_github_drops_at_submit_is_reported_not_lost_silently(
+    double: Double, start_http_server: Any
+) -> None:
+    async with await alice_session(start_http_server) as s:
+        opened = await call(
+            s,
+            "create_pr_review",
+            {
+                "pr_url": PR7,
+                "comments": [
+                    {"path": "src/frob.rs", "line": 2, "body": "stays"},
+                    {"path": "src/frob.rs", "line": 12, "body": "its line leaves the diff"},
+                ],
+            },
+        )
+        assert not opened.is_error, text(opened)
+        # A push: src/frob.rs now has three lines, so line 12 is no longer in the diff.
+        push = urllib.request.Request(
+            f"{double.url}/_double/pulls/acme/widgets/7/files",
+            data=json.dumps({"files": [{"filename": "src/frob.rs", "patch": "@@ -0,0 +1,3 @@\n+a\n+b\n+c\n"}]}).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(push, timeout=10):
+            pass
+        submitted = await call(s, "submit_pending_review", {"pr_url": PR7, "event": "COMMENT", "body": "Notes."})
+        assert not submitted.is_error, text(submitted)
+        v = submitted.structured_content
+        assert [c["body"] for c in v["dropped_comments"]] == ["its line leaves the diff"], v
+        assert len(v["comments"]) == 1
+        assert "GitHub dropped 1 comment(s) at submit" in text(submitted), text(submitted)

@@ -117,7 +117,34 @@ pub(crate) fn in_range(
     }
 }
 
+/// Everything a fetch call's arguments ask for, checked before GitHub is asked.
+pub struct FetchPlan {
+    pub options: FetchOptions,
+    pub since: Option<jiff::Timestamp>,
+    pub budget: usize,
+    pub start: Option<super::fetch_view::Position>,
+}
+
 impl FetchArgs {
+    pub fn plan(&self) -> Result<FetchPlan, String> {
+        Ok(FetchPlan {
+            options: self.options()?,
+            since: self.since.as_deref().map(parse_since).transpose()?,
+            budget: in_range(
+                "max_output_bytes",
+                self.max_output_bytes,
+                2_000,
+                50_000_000,
+                DEFAULT_MAX_OUTPUT_BYTES,
+            )? as usize,
+            start: self
+                .cursor
+                .as_deref()
+                .map(super::fetch_view::Position::decode)
+                .transpose()?,
+        })
+    }
+
     pub fn options(&self) -> Result<FetchOptions, String> {
         Ok(FetchOptions {
             per_page: in_range("per_page", self.per_page, 1, 100, 100)?,

@@ -322,7 +322,10 @@ pub fn argument_errors(arguments: &[u8]) -> Vec<String> {
     }
     let mut errors = Vec::new();
     if let Some(args) = parse::<FetchArgs>(arguments) {
-        errors.extend(args.options().err());
+        errors.extend(args.plan().err());
+    }
+    if let Some(args) = parse::<args::UpdatePendingCommentArgs>(arguments) {
+        errors.extend(args::check_body("body", &args.body).err());
     }
     if let Some(args) = parse::<args::PrArgs>(arguments) {
         let host = crate::github::GitHubHost::github_com();

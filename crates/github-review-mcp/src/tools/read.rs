@@ -7,9 +7,8 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer};
 
 use super::args::{
-    in_range, parse_since, ChecksArgs, FetchArgs, GetPullRequestArgs, ListThreadsArgs,
-    OutputFormat, PrArgs, ResolvePrArgs, SelectStrategy, ThreadOrder, WhoamiArgs,
-    DEFAULT_MAX_OUTPUT_BYTES,
+    in_range, ChecksArgs, FetchArgs, FetchPlan, GetPullRequestArgs, ListThreadsArgs, OutputFormat,
+    PrArgs, ResolvePrArgs, SelectStrategy, ThreadOrder, WhoamiArgs,
 };
 use super::error::{reply, structured, Doing, ToolError, ToolResult};
 use super::fetch_view;
@@ -135,10 +134,7 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
     ) -> Result<CallToolResult, ErrorData> {
         let progress_ctx = ctx.clone();
         self.run("fetch_pr_review_comments", &ctx, |call| async move {
-            let mut options = args.options()?;
-            let since = args.since.as_deref().map(parse_since).transpose()?;
-            let budget = in_range("max_output_bytes", args.max_output_bytes, 2_000, 50_000_000, DEFAULT_MAX_OUTPUT_BYTES)? as usize;
-            let start = args.cursor.as_deref().map(fetch_view::Position::decode).transpose()?;
+            let FetchPlan { mut options, since, budget, start } = args.plan()?;
             let pr = self.parse_pr(&args.pr_url)?;
             let reporter = self.progress_reporter(&progress_ctx, &mut options);
             let fetched =
