@@ -318,3 +318,46 @@ async def test_a_pending_comment_github_drops_at_submit_is_reported_not_lost_sil
         assert [c["body"] for c in v["dropped_comments"]] == ["its line leaves the diff"], v
         assert len(v["comments"]) == 1
         assert "GitHub dropped 1 comment(s) at submit" in text(submitted), text(submitted)
+
+
+async def test_reply_and_resolve_and_resolving_many_report_each_outcome_a_failure_included(
+    double: Double, start_http_server: Any
+) -> None:
+    async with await alice_session(start_http_server) as s:
+        threads = (await call(s, "fetch_pr_review_comments", {"pr_url": PR7, "output": "json"})).structured_content[
+            "threads"
+        ]
+        first, second = threads[0], threads[1]
+        done = await call(
+            s,
+            "reply_and_resolve",
+            {"pr_url": PR7, "comment_id": first["comments"][0]["id"], "thread_id": first["id"], "body": "Done."},
+        )
+        assert not done.is_error, text(done)
+        assert done.structured_content["reply"]["id"] and done.structured_content["resolution"]["is_resolved"]
+        many = await call(s, "resolve_review_threads", {"thread_ids": [second["id"], "PRRT_doesnotexist"]})
+        assert many.is_error, "one failure makes the result an error"
+        v = many.structured_content
+        assert (v["succeeded"], v["failed"]) == (1, 1), v
+        assert [t["thread_id"] for t in v["threads"]] == [second["id"], "PRRT_doesnotexist"]
+        assert "PRRT_doesnotexist: FAILED" in text(many)
+        after = (await call(s, "fetch_pr_review_comments", {"pr_url": PR7, "output": "json"})).structured_content
+        state = {t["id"]: t["is_resolved"] for t in after["threads"]}
+        assert state[first["id"]] and state[second["id"]], "the one that worked still changed"
+
+
+async def test_zwj_is_kept_in_emoji_and_stripped_between_ascii_letters(double: Double, start_http_server: Any) -> None:
+    async with await alice_session(start_http_server) as s:
+        threads = (await call(s, "fetch_pr_review_comments", {"pr_url": PR7, "output": "json"})).structured_content[
+            "threads"
+        ]
+        body = "Rename MARK-\u200dSMALL, says the \U0001F469\u200d\U0001F4BB."
+        posted = await call(
+            s, "reply_to_review_comment", {"pr_url": PR7, "comment_id": threads[0]["comments"][0]["id"], "body": body}
+        )
+        assert not posted.is_error, text(posted)
+        both = await call(s, "fetch_pr_review_comments", {"pr_url": PR7, "output": "both"})
+        bodies = [c["body"] for t in both.structured_content["threads"] for c in t["comments"]]
+        assert "Rename MARK-SMALL, says the \U0001F469\u200d\U0001F4BB." in bodies, bodies
+        assert "MARK-\u200dSMALL" not in text(both)
+        assert "\U0001F469\u200d\U0001F4BB" in text(both)

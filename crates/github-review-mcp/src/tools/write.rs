@@ -15,7 +15,7 @@ use super::args::{
     UpdatePendingCommentArgs, MAX_THREADS_AT_ONCE,
 };
 use super::context::CallContext;
-use super::error::{reply, reply_partial, Doing, ToolError};
+use super::error::{reply, reply_partial, Doing, ToolError, ToolResult};
 use super::ReviewServer;
 use crate::github::diff::{self, PullDiff, Target};
 use crate::github::reviews::{self, InlineComment};
@@ -168,6 +168,13 @@ pub(super) fn check_positions(diff: &PullDiff, comments: &[InlineComment]) -> Re
     ))
 }
 
+/// A write that created or changed comment `c`: its audit line, and the result
+/// naming it.
+fn comment_landed(call: &CallContext, target: &str, what: &str, c: &CreatedComment) -> ToolResult {
+    audit(call, target, &c.id.to_string(), c.author.as_deref());
+    reply(c, created_comment_text(what, c))
+}
+
 fn created_comment_text(what: &str, c: &CreatedComment) -> String {
     format!("{what}: comment {} ({}) {}", c.id, c.node_id, c.url)
 }
@@ -227,13 +234,12 @@ before replying again.",
             )
             .await
             .doing(|| format!("Could not reply to comment {} on {pr}", args.comment_id))?;
-            audit(
+            comment_landed(
                 &call,
                 &format!("{pr} comment {}", args.comment_id),
-                &c.id.to_string(),
-                c.author.as_deref(),
-            );
-            reply(&c, created_comment_text("Replied", &c))
+                "Replied",
+                &c,
+            )
         })
         .await
     }
@@ -459,13 +465,7 @@ with create_pr_review without event. Nobody else sees it until you submit_pendin
             let c = reviews::add_pending_comment(github, token, &node_id, &comment)
                 .await
                 .doing(|| format!("Could not add the comment to your pending review on {pr}"))?;
-            audit(
-                &call,
-                &pr.to_string(),
-                &c.id.to_string(),
-                c.author.as_deref(),
-            );
-            reply(&c, created_comment_text("Added to your pending review", &c))
+            comment_landed(&call, &pr.to_string(), "Added to your pending review", &c)
         })
         .await
     }
@@ -501,13 +501,12 @@ Only comments of your own pending review; submitted comments are not changed by 
                     args.comment_id
                 )
             })?;
-            audit(
+            comment_landed(
                 &call,
                 &format!("{pr} comment {}", args.comment_id),
-                &c.id.to_string(),
-                c.author.as_deref(),
-            );
-            reply(&c, created_comment_text("Changed", &c))
+                "Changed",
+                &c,
+            )
         })
         .await
     }
@@ -574,13 +573,7 @@ itself stays pending; delete_pending_review removes it whole.",
             let c = reviews::issue_comment(self.github(), &call.credential, &pr, &args.body)
                 .await
                 .doing(|| format!("Could not comment on {pr}"))?;
-            audit(
-                &call,
-                &pr.to_string(),
-                &c.id.to_string(),
-                c.author.as_deref(),
-            );
-            reply(&c, created_comment_text("Commented", &c))
+            comment_landed(&call, &pr.to_string(), "Commented", &c)
         })
         .await
     }
