@@ -268,6 +268,72 @@ async fn a_budget_spent_through_one_replica_fails_fast_on_the_others() {
     assert_no_redis_password(&servers);
 }
 
+#[tokio::test]
+async fn a_changes_cursor_from_one_replica_is_honoured_by_another() {
+    let redis = Redis::start().await;
+    let double = Double::start().await;
+    let servers = replicas(&double, &redis, 2).await;
+    let a = servers[0].connect(&[("x-github-token", ALICE)], None).await;
+    let b = servers[1].connect(&[("x-github-token", ALICE)], None).await;
+    let first = call(
+        &a,
+        "fetch_pr_review_comments",
+        json!({"pr_url": PR7, "output": "json"}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&first), "{}", text(&first));
+    let cursor = structured(&first)["changes_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let comment = structured(&first)["threads"][0]["comments"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let thread = structured(&first)["threads"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = call(
+        &b,
+        "reply_to_review_comment",
+        json!({"pr_url": PR7, "comment_id": comment, "body": "On it."}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&reply), "{}", text(&reply));
+    let second = call(
+        &b,
+        "fetch_pr_review_comments",
+        json!({"pr_url": PR7, "output": "json", "changes_since": cursor}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&second), "{}", text(&second));
+    let ids: Vec<&str> = structured(&second)["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [thread.as_str()],
+        "replica B knew what replica A's read saw"
+    );
+    // Another caller cannot use it.
+    let c = servers[1].connect(&[("x-github-token", CAROL)], None).await;
+    let stolen = call(
+        &c,
+        "fetch_pr_review_comments",
+        json!({"pr_url": PR7, "changes_since": cursor}),
+        None,
+    )
+    .await;
+    assert!(is_error(&stolen) && text(&stolen).contains("not a changes_cursor of yours"));
+    assert_no_redis_password(&servers);
+}
+
 /// The first non-empty SSE `data:` of an answer (rmcp primes a stream with an empty one).
 fn first_data(body: &str) -> Option<&str> {
     body.lines()

@@ -108,6 +108,9 @@ impl Store for FileStore {
     }
 
     async fn get(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        if !space.durable() {
+            return self.memory.get(space, key).await;
+        }
         let key = record_key(space, key);
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(|e| e.to_string())?;
@@ -132,6 +135,9 @@ impl Store for FileStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<(), StateError> {
+        if !space.durable() {
+            return self.memory.put(space, key, value, ttl).await;
+        }
         let key = record_key(space, key);
         let mut stored = (now_ms() + ttl.as_millis() as u64).to_be_bytes().to_vec();
         stored.extend_from_slice(value);
@@ -166,6 +172,9 @@ impl Store for FileStore {
     }
 
     async fn delete(&self, space: Space, key: &str) -> Result<(), StateError> {
+        if !space.durable() {
+            return self.memory.delete(space, key).await;
+        }
         let key = record_key(space, key);
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(|e| e.to_string())?;
@@ -179,6 +188,9 @@ impl Store for FileStore {
     }
 
     async fn take(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        if !space.durable() {
+            return self.memory.take(space, key).await;
+        }
         let key = record_key(space, key);
         self.blocking(move |db| {
             // One write transaction: redb serialises writers, so two takes of one key
@@ -209,6 +221,9 @@ impl Store for FileStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StateError> {
+        if !space.durable() {
+            return self.memory.put_if_absent(space, key, value, ttl).await;
+        }
         let key = record_key(space, key);
         let mut stored = (now_ms() + ttl.as_millis() as u64).to_be_bytes().to_vec();
         stored.extend_from_slice(value);
@@ -244,6 +259,9 @@ impl Store for FileStore {
         value: &[u8],
         ttl: Option<Duration>,
     ) -> Result<bool, StateError> {
+        if !space.durable() {
+            return self.memory.replace(space, key, value, ttl).await;
+        }
         let key = record_key(space, key);
         let new_expiry = ttl.map(|ttl| now_ms() + ttl.as_millis() as u64);
         let value = value.to_vec();
@@ -289,6 +307,32 @@ impl Store for FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn review_snapshots_stay_in_memory_and_never_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        {
+            let store = FileStore::open(&path).unwrap();
+            let ttl = Duration::from_secs(600);
+            store
+                .put(Space::ReviewSnapshot, "k", b"SNAPSHOT-BYTES", ttl)
+                .await
+                .unwrap();
+            assert_eq!(
+                store
+                    .get(Space::ReviewSnapshot, "k")
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some(&b"SNAPSHOT-BYTES"[..])
+            );
+        }
+        let on_disk = std::fs::read(&path).unwrap();
+        assert!(!on_disk.windows(14).any(|w| w == b"SNAPSHOT-BYTES"));
+        let store = FileStore::open(&path).unwrap();
+        assert_eq!(store.get(Space::ReviewSnapshot, "k").await.unwrap(), None);
+    }
 
     #[tokio::test]
     async fn records_survive_a_restart_and_expire() {

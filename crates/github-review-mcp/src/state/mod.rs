@@ -96,6 +96,13 @@ pub enum Space {
 }
 
 impl Space {
+    /// Whether a restart must keep the space's records. A review snapshot is a
+    /// convenience that a fetch without `changes_since` rebuilds, so the file
+    /// backend keeps it in memory rather than write the disk on every fetch.
+    pub fn durable(self) -> bool {
+        !matches!(self, Space::ReviewSnapshot)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Space::Session => "session",
