@@ -99,6 +99,26 @@ pub fn review_comments_markdown(result: &ReviewComments) -> String {
     out
 }
 
+/// At least `thread_markdown(thread, _).len()`, from lengths alone (no rendering):
+/// lets a page that surely fits skip measuring each thread.
+pub fn thread_markdown_bound(thread: &ReviewThread) -> usize {
+    let fenced = |text: &str| text.len() + 2 * fence_for(text) + 16;
+    300 + 2 * thread.path.len()
+        + thread.id.len()
+        + thread.resolved_by.as_ref().map_or(0, |r| r.len())
+        + thread
+            .comments
+            .iter()
+            .map(|c| {
+                200 + c.author.as_ref().map_or(0, |a| a.len())
+                    + c.url.len()
+                    + c.created_at.len()
+                    + fenced(&c.diff_hunk)
+                    + fenced(&c.body)
+            })
+            .sum::<usize>()
+}
+
 /// One thread's section as `review_comments_markdown` writes it: what a page
 /// budget measures.
 pub fn thread_markdown(thread: &ReviewThread, pr_url: &str) -> String {
@@ -298,6 +318,25 @@ mod tests {
             comments,
             comments_before: 0,
             comments_after: 0,
+        }
+    }
+
+    #[test]
+    fn the_cheap_bound_is_never_below_the_rendered_size() {
+        let hostile = "````` ``` `\nclose?\n`````` \u{202E} x".repeat(5);
+        let mut c = comment(11, &hostile);
+        c.diff_hunk = "@@ -1 +1 @@\n-```\n+````".into();
+        c.author = Some("coderabbitai[bot]".into());
+        c.author_is_bot = true;
+        for t in [
+            thread(vec![comment(10, "plain"), c.clone()]),
+            thread(vec![c]),
+            thread(vec![]),
+        ] {
+            assert!(
+                thread_markdown_bound(&t)
+                    >= thread_markdown(&t, "https://github.com/o/r/pull/1").len()
+            );
         }
     }
 

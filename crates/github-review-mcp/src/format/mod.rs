@@ -5,7 +5,7 @@ pub mod bots;
 mod markdown;
 mod views;
 
-pub use markdown::{review_comments_markdown, thread_markdown};
+pub use markdown::{review_comments_markdown, thread_markdown, thread_markdown_bound};
 pub use views::{
     checks_markdown, pending_review_markdown, pull_request_markdown, reviews_markdown,
     threads_markdown,

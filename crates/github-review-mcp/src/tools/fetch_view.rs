@@ -177,12 +177,23 @@ pub struct Page {
 /// The threads from `start` that fit in `budget` bytes, as `cost` measures a
 /// thread. A thread that does not fit on an empty page is split between its
 /// comments; a page always holds at least one comment, so paging always ends.
+/// `bound` (at least `cost`, and cheap) lets a first page that surely fits skip `cost`.
 pub fn page(
     threads: Vec<ReviewThread>,
     start: Option<&Position>,
     budget: usize,
     cost: impl Fn(&ReviewThread) -> usize,
+    bound: Option<&dyn Fn(&ReviewThread) -> usize>,
 ) -> Result<Page, String> {
+    if let (None, Some(bound)) = (start, bound) {
+        let room = budget.saturating_sub(PAGE_OVERHEAD);
+        if threads.iter().map(bound).sum::<usize>() <= room {
+            return Ok(Page {
+                threads,
+                next: None,
+            });
+        }
+    }
     let mut threads = threads.into_iter().peekable();
     let mut first_comment = 0usize;
     if let Some(start) = start {
@@ -313,7 +324,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut start: Option<Position> = None;
         for _ in 0..100 {
-            let page = page(threads.clone(), start.as_ref(), budget, cost).unwrap();
+            let page = page(threads.clone(), start.as_ref(), budget, cost, None).unwrap();
             let used: usize = page.threads.iter().map(cost).sum();
             assert!(used <= budget, "page of {used} bytes");
             for t in &page.threads {
@@ -334,11 +345,11 @@ mod tests {
     #[test]
     fn a_comment_bigger_than_the_budget_still_makes_progress() {
         let threads = vec![thread("A", 2, "2026-01-01T00:00:00Z")];
-        let p = page(threads.clone(), None, 10, cost).unwrap();
+        let p = page(threads.clone(), None, 10, cost, Some(&cost)).unwrap();
         assert_eq!(p.threads[0].comments.len(), 1);
         assert_eq!(p.threads[0].comments_after, 1);
         let next = p.next.unwrap();
-        let p2 = page(threads, Some(&next), 10, cost).unwrap();
+        let p2 = page(threads, Some(&next), 10, cost, None).unwrap();
         assert_eq!(p2.threads[0].comments_before, 1);
         assert!(p2.next.is_none());
     }
@@ -350,7 +361,7 @@ mod tests {
             thread: "Z".into(),
             comment: 0,
         };
-        assert!(page(threads, Some(&gone), 10_000, cost)
+        assert!(page(threads, Some(&gone), 10_000, cost, None)
             .unwrap_err()
             .contains("is gone"));
         assert!(Position::decode("grm_pg_!!!").is_err());

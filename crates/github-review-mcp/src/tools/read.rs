@@ -17,7 +17,7 @@ use super::resources::{self, Kind};
 use super::{git, ReviewServer};
 use crate::format::{
     checks_markdown, pending_review_markdown, pull_request_markdown, review_comments_markdown,
-    reviews_markdown, thread_markdown, threads_markdown,
+    reviews_markdown, thread_markdown, thread_markdown_bound, threads_markdown,
 };
 use crate::github::check_logs;
 use crate::github::comments::fetch_review_comments;
@@ -195,7 +195,10 @@ numeric comment ids are what replies take. Filters: include_resolved, include_ou
                     thread_markdown(t, &pr_url).len() + serde_json::to_vec(t).map_or(0, |v| v.len())
                 }
             };
-            let page = fetch_view::page(threads, start.as_ref(), budget, cost)?;
+            // Markdown (the default) has a cheap upper bound: most answers skip measuring.
+            let bound = matches!(output, OutputFormat::Markdown)
+                .then_some(&thread_markdown_bound as &dyn Fn(&ReviewThread) -> usize);
+            let page = fetch_view::page(threads, start.as_ref(), budget, cost, bound)?;
             result.threads = page.threads;
             result.next_cursor = page.next.as_ref().map(fetch_view::Position::encode);
             if page.next.is_none() {
