@@ -14,6 +14,9 @@ use github_review_mcp::{doctor, telemetry, transport};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Http(_)) {
+        tune_malloc();
+    }
     if let Command::Doctor(args) = &cli.command {
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -156,6 +159,22 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err.to_string()),
+    }
+}
+
+/// glibc raises its mmap threshold to the size of each large block freed, so after a
+/// few answers every GitHub body, Markdown text and serialised message (100 KiB to a
+/// few MiB) comes from the arenas, which keep the holes; under many tenants at once
+/// that fragmentation was a fifth of the peak RSS. A fixed threshold keeps blocks of
+/// 128 KiB and up in their own mappings, returned to the system when freed. Measured:
+/// 200-tenant soak 141–154 → 117–126 MiB. Over HTTP only: one stdio user gains nothing
+/// (its RSS is mostly the binary's code) and would pay the system calls. Set before any
+/// thread starts.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tunable; main calls it before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 
