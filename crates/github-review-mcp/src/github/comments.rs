@@ -113,9 +113,13 @@ struct Actor {
 }
 
 impl Actor {
+    fn is_bot(&self) -> bool {
+        self.typename == "Bot" || self.login.ends_with("[bot]")
+    }
+
     /// The login as REST and the web show it (`coderabbitai[bot]`), and whether it is a bot.
     fn login_and_kind(self) -> (String, bool) {
-        let bot = self.typename == "Bot" || self.login.ends_with("[bot]");
+        let bot = self.is_bot();
         if self.typename == "Bot" && !self.login.ends_with("[bot]") {
             (format!("{}[bot]", self.login), true)
         } else {
@@ -419,7 +423,7 @@ pub async fn fetch_review_comments(
             .nodes
             .first()
             .and_then(|c| c.author.as_ref())
-            .is_some_and(|a| a.typename == "Bot" || a.login.ends_with("[bot]"));
+            .is_some_and(Actor::is_bot);
         let bots_pass = match options.bots {
             BotFilter::Keep => true,
             BotFilter::Exclude => !opened_by_bot,
