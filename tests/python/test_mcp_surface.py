@@ -5,6 +5,7 @@ reads GitHub (the double) with the caller's own token, like a tool call does."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -241,3 +242,17 @@ async def test_github_answers_retries_and_waits_reach_a_client_that_asked_for_lo
     assert any(a["status"] == 502 for a in answered), answered
     for log in logs:
         assert ALICE[4:] not in str(log.data)
+
+
+async def test_closing_a_session_ends_it_without_a_warning_from_the_sdk(
+    double: Double, start_http_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = start_http_server()
+    statuses: list[tuple[str, int]] = []
+    caplog.set_level(logging.DEBUG, logger="mcp")
+    on_response = lambda r: statuses.append((r.request.method, r.status_code))  # noqa: E731
+    async with http_session(server.mcp_url, {"X-GitHub-Token": ALICE}, on_response=on_response) as session:
+        assert not (await session.call_tool("whoami", {})).is_error
+    assert ("DELETE", 204) in statuses, statuses
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [w for w in warnings if "termination" in w], warnings

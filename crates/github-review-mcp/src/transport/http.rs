@@ -145,6 +145,16 @@ fn refuse(
 /// at `initialize`, and a write tool without the write scope is 403
 /// `insufficient_scope`.
 async fn auth_gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::DELETE {
+        // rmcp ends a session with 202 Accepted; the Python SDK takes 200 or 204 and logs
+        // "Session termination failed: 202" for anything else, on every close. The
+        // session is gone when rmcp answers, so 204 No Content says so.
+        let mut response = next.run(request).await;
+        if response.status() == StatusCode::ACCEPTED {
+            *response.status_mut() = StatusCode::NO_CONTENT;
+        }
+        return response;
+    }
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
     }
