@@ -43,6 +43,10 @@ pub enum LogFormat {
     Json,
 }
 
+/// Default `--max-concurrent-calls` per CPU core: enough calls to keep the cores busy
+/// while others wait on GitHub, few enough that their answers stay a few MiB.
+const CALLS_PER_CORE: usize = 8;
+
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// GitHub host: github.com, NAME.ghe.com, a GHES host name, or a full URL.
@@ -58,6 +62,16 @@ pub struct CommonArgs {
     /// ends with an error that says so. Every call returns within this bound.
     #[arg(long, env = "GITHUB_REVIEW_MCP_CALL_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub call_timeout: u64,
+    /// Tool calls this replica works on at once (default: 8 per CPU core); more wait
+    /// their turn, within the call timeout. Bounds the memory of answers in flight:
+    /// about 0.4 MiB each for a 150-comment JSON read.
+    #[arg(long, env = "GITHUB_REVIEW_MCP_MAX_CONCURRENT_CALLS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_concurrent_calls: Option<u64>,
+    /// Idle keep-alive connections to GitHub kept for reuse (default: as many as
+    /// --max-concurrent-calls); each may hold a read buffer as large as the largest
+    /// answer it carried (up to 400 KiB).
+    #[arg(long, env = "GITHUB_REVIEW_MCP_GITHUB_IDLE_CONNECTIONS", value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub github_idle_connections: Option<u64>,
     /// Log format on stderr.
     #[arg(long, env = "GITHUB_REVIEW_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -213,6 +227,8 @@ pub struct Config {
     pub tokens: TokenPolicy,
     pub github_timeout: Duration,
     pub call_timeout: Duration,
+    pub max_concurrent_calls: usize,
+    pub github_idle_connections: usize,
     pub log_format: LogFormat,
     /// `None`: the transport's default (memory over stdio, a file over HTTP).
     pub state: Option<crate::state::StateSpec>,
@@ -314,6 +330,10 @@ pass --fingerprint-key (or GITHUB_REVIEW_MCP_FINGERPRINT_KEY, or --fingerprint-k
         if !(10..=10_000).contains(&self.state_timeout_ms) {
             return Err("--state-timeout-ms must be between 10 and 10000".into());
         }
+        let max_concurrent_calls = self.max_concurrent_calls.map_or_else(
+            || CALLS_PER_CORE * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |n| n as usize,
+        );
         Ok(Config {
             state,
             state_timeout: Duration::from_millis(self.state_timeout_ms),
@@ -328,6 +348,10 @@ pass --fingerprint-key (or GITHUB_REVIEW_MCP_FINGERPRINT_KEY, or --fingerprint-k
             tokens: TokenPolicy::new(server_token, key),
             github_timeout: Duration::from_secs(self.github_timeout),
             call_timeout: Duration::from_secs(self.call_timeout),
+            max_concurrent_calls,
+            github_idle_connections: self
+                .github_idle_connections
+                .map_or(max_concurrent_calls, |n| n as usize),
             log_format: self.log_format,
         })
     }
@@ -551,6 +575,41 @@ mod tests {
             Command::Http(h) => *h,
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn call_slots_default_to_eight_per_core_and_idle_connections_follow_them() {
+        let config_of = |args: &[&str]| {
+            let cli = parse(args);
+            let Command::Stdio(common) = &cli.command else {
+                unreachable!()
+            };
+            common.validate(&|_: &str| None).unwrap()
+        };
+        let cores = std::thread::available_parallelism().unwrap().get();
+        let config = config_of(&["stdio"]);
+        assert_eq!(config.max_concurrent_calls, 8 * cores);
+        assert_eq!(config.github_idle_connections, 8 * cores);
+        let config = config_of(&["stdio", "--max-concurrent-calls", "5"]);
+        assert_eq!(
+            (config.max_concurrent_calls, config.github_idle_connections),
+            (5, 5)
+        );
+        let config = config_of(&[
+            "stdio",
+            "--max-concurrent-calls",
+            "5",
+            "--github-idle-connections",
+            "0",
+        ]);
+        assert_eq!(
+            (config.max_concurrent_calls, config.github_idle_connections),
+            (5, 0)
+        );
+        assert!(
+            Cli::try_parse_from(["github-review-mcp", "stdio", "--max-concurrent-calls", "0"])
+                .is_err()
+        );
     }
 
     #[test]

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
         reads_per_token: config.reads_per_token,
         cache_bytes: config.cache_bytes,
         server_token: config.tokens.server_token_id(),
+        idle_connections: config.github_idle_connections,
     };
     // One user over stdio needs one thread; HTTP serves many on all cores.
     let runtime = if http.is_some() {
@@ -148,6 +149,7 @@ fn main() -> ExitCode {
         tenant_header: config.tenant_header,
         in_flight: Default::default(),
         call_timeout: config.call_timeout,
+        call_slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
         completions: Default::default(),
     });
     let result = runtime.block_on(async move {

@@ -47,6 +47,8 @@ pub struct Metrics {
     pub cache: Family<CacheLabels, Counter>,
     pub server_token_remaining: Family<ResourceLabels, Gauge<i64, AtomicI64Shim>>,
     pub active_sessions: Gauge,
+    /// Tool calls waiting for one of the replica's call slots (`--max-concurrent-calls`).
+    pub calls_waiting: Gauge,
     pub share_refusals: Counter,
     /// 1 while the state backend answers with its fallback (set when scraped).
     pub state_degraded: Gauge,
@@ -104,6 +106,12 @@ impl Metrics {
             "MCP sessions open now",
             active_sessions.clone(),
         );
+        let calls_waiting = Gauge::default();
+        registry.register(
+            "calls_waiting",
+            "Tool calls waiting for a call slot (--max-concurrent-calls are working)",
+            calls_waiting.clone(),
+        );
         let share_refusals = Counter::default();
         registry.register(
             "server_token_share_refusals",
@@ -132,6 +140,7 @@ impl Metrics {
             cache,
             server_token_remaining,
             active_sessions,
+            calls_waiting,
             share_refusals,
         }
     }
@@ -209,6 +218,7 @@ mod tests {
             "github_review_mcp_github_requests_total",
             "github_review_mcp_github_cache_total",
             "github_review_mcp_active_sessions",
+            "github_review_mcp_calls_waiting",
         ] {
             assert!(text.contains(name), "{name} missing:\n{text}");
         }

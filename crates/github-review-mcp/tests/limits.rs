@@ -333,3 +333,95 @@ async fn metrics_count_calls_and_carry_no_secret() {
         "no login in metrics"
     );
 }
+
+async fn metric(server: &HttpServer, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn past_the_call_slots_a_call_waits_its_turn_and_one_that_waited_too_long_sends_nothing() {
+    let double = Double::start().await;
+    let server = HttpServer::start(
+        &double,
+        ServerOptions {
+            args: &["--max-concurrent-calls", "1", "--call-timeout", "6"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let alice = std::sync::Arc::new(server.connect(&[("x-github-token", ALICE)], None).await);
+    let carol = std::sync::Arc::new(server.connect(&[("x-github-token", CAROL)], None).await);
+    let name = "github_review_mcp_calls_waiting";
+    let sleep = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
+    // 1 s per GitHub request: alice's read holds the one slot for a second or more.
+    double.configure(json!({"latency_ms": 1000})).await;
+    let first = tokio::spawn({
+        let alice = alice.clone();
+        async move { call(&*alice, "get_pull_request", json!({"pr_url": PR7}), None).await }
+    });
+    sleep(300).await;
+    let second = tokio::spawn({
+        let carol = carol.clone();
+        async move { call(&*carol, "whoami", json!({}), None).await }
+    });
+    sleep(300).await;
+    assert_eq!(
+        metric(&server, name).await,
+        Some(1.0),
+        "carol waits for alice's slot"
+    );
+    let first = first.await.unwrap();
+    assert!(!is_error(&first), "{}", text(&first));
+    let second = second.await.unwrap();
+    assert!(
+        !is_error(&second),
+        "it ran once the slot was free: {}",
+        text(&second)
+    );
+    assert_eq!(metric(&server, name).await, Some(0.0));
+
+    // Behind a call that holds the slot to its own timeout (6 s), a write that got its
+    // turn with 0.3 s left is not started: nothing reaches GitHub.
+    double.configure(json!({"latency_ms": 8000})).await;
+    let slow = tokio::spawn({
+        let alice = alice.clone();
+        async move { call(&*alice, "get_pull_request", json!({"pr_url": PR7}), None).await }
+    });
+    sleep(300).await;
+    double.clear_requests().await;
+    let comment = json!({"pr_url": PR7, "body": "should never be posted"});
+    let refused = call(&carol, "add_issue_comment", comment, None).await;
+    assert!(is_error(&refused));
+    let refused = text(&refused);
+    assert!(
+        refused.contains("was not started: the server was busy"),
+        "{refused}"
+    );
+    assert!(refused.contains("Nothing was sent to GitHub"), "{refused}");
+    assert!(!refused.contains("may or may not"), "{refused}");
+    let slow = slow.await.unwrap();
+    assert!(
+        text(&slow).contains("call timeout of 6s"),
+        "{}",
+        text(&slow)
+    );
+    double.configure(json!({"latency_ms": 0})).await;
+    let log = double.requests().await;
+    let posted: Vec<&Value> = log
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"].as_str().unwrap().contains("/comments"))
+        .collect();
+    assert!(posted.is_empty(), "nothing was posted: {posted:?}");
+    assert_eq!(
+        metric(&server, name).await,
+        Some(0.0),
+        "the gauge came back down"
+    );
+}

@@ -97,6 +97,8 @@ pub struct ClientOptions {
     pub cache_bytes: usize,
     /// The server's own token, whose remaining budget is exported as a metric.
     pub server_token: Option<TokenId>,
+    /// Idle keep-alive connections kept for reuse.
+    pub idle_connections: usize,
 }
 
 impl Default for ClientOptions {
@@ -107,6 +109,7 @@ impl Default for ClientOptions {
             reads_per_token: 8,
             cache_bytes: 64 << 20,
             server_token: None,
+            idle_connections: 16,
         }
     }
 }
@@ -142,6 +145,9 @@ enum Expect {
 }
 
 const USER_AGENT: &str = concat!("github-review-mcp/", env!("CARGO_PKG_VERSION"));
+
+/// Size hints kept (a few dozen bytes each); the least recently used goes first.
+const MAX_SIZE_HINTS: usize = 10_000;
 
 /// Rate-limit figures GitHub sent with a response (`x-ratelimit-*`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -276,15 +282,19 @@ impl GitHubClient {
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(90))
+            // hyper keeps an idle HTTP/1 connection's read buffer at the size of the
+            // largest answer it carried: connections past this bound are closed
+            // instead of pooled, so a burst does not leave one such buffer per call.
+            .pool_max_idle_per_host(options.idle_connections)
             .build()?;
         Ok(Self {
             http,
             host,
             gates: Arc::new(Gates::new(options.reads_per_token)),
             cache: Arc::new(EtagCache::new(options.cache_bytes)),
-            hints: Arc::new(std::sync::Mutex::new(lru::LruCache::new(
-                std::num::NonZeroUsize::new(10_000).expect("non-zero"),
-            ))),
+            // Grown as used: a bounded LruCache would allocate all its slots up front
+            // (about 280 KiB), a third of a stdio server's heap.
+            hints: Arc::new(std::sync::Mutex::new(lru::LruCache::unbounded())),
             options,
             metrics,
             state,
@@ -312,10 +322,11 @@ impl GitHubClient {
     }
 
     pub fn set_size_hint(&self, token: TokenId, key: &str, size: u32) {
-        self.hints
-            .lock()
-            .expect("hints lock")
-            .put((token, key.to_owned()), size);
+        let mut hints = self.hints.lock().expect("hints lock");
+        hints.put((token, key.to_owned()), size);
+        if hints.len() > MAX_SIZE_HINTS {
+            hints.pop_lru();
+        }
     }
 
     /// Sends one logical request: fail fast on a known-exhausted budget or a used-up
@@ -1060,6 +1071,20 @@ mod tests {
         let key = crate::auth::FingerprintKey::random();
         let token = Token::parse("ghp_clientTESTTESTTEST", &key).unwrap();
         (client, Credential::new(token))
+    }
+
+    #[tokio::test]
+    async fn size_hints_stay_bounded_and_keep_the_recent_ones() {
+        let (client, credential) = test_client(9, Arc::new(Metrics::new()));
+        let token = credential.token.id();
+        client.set_size_hint(token, "first", 1);
+        for i in 0..MAX_SIZE_HINTS + 5 {
+            client.set_size_hint(token, &format!("pr{i}"), 7);
+        }
+        assert_eq!(client.hints.lock().unwrap().len(), MAX_SIZE_HINTS);
+        assert_eq!(client.size_hint(token, "first"), None);
+        let last = format!("pr{}", MAX_SIZE_HINTS + 4);
+        assert_eq!(client.size_hint(token, &last), Some(7));
     }
 
     #[tokio::test]

@@ -63,6 +63,10 @@ pub struct Shared {
     pub in_flight: Arc<InFlight>,
     /// Every tool call ends within this, with a result or an error saying so.
     pub call_timeout: std::time::Duration,
+    /// One permit per tool call working now (`--max-concurrent-calls`); the rest wait
+    /// their turn holding nothing but their arguments, so the answers in flight (and
+    /// their memory) are bounded, not one per connected client.
+    pub call_slots: Arc<tokio::sync::Semaphore>,
     /// Open pull requests for `completion/complete`, per token, briefly.
     pub completions: complete::CompletionCache,
 }
@@ -107,7 +111,8 @@ impl InFlight {
 #[derive(Clone)]
 pub struct ReviewServer {
     shared: Arc<Shared>,
-    tool_router: ToolRouter<Self>,
+    /// The process's one router: a session borrows it (a clone was 7 KiB per session).
+    tool_router: &'static ToolRouter<Self>,
     _session: Arc<SessionGuard>,
     /// The session's `logging/setLevel` (a request's own `_meta` level wins).
     log_level: logging::SessionLevel,
@@ -126,8 +131,8 @@ impl ReviewServer {
     }
 
     /// Every tool, with schemas made strict (`schema::make_strict`), built once per
-    /// process: a session clones it.
-    fn router() -> ToolRouter<Self> {
+    /// process and shared by every session.
+    fn router() -> &'static ToolRouter<Self> {
         static ROUTER: std::sync::LazyLock<ToolRouter<ReviewServer>> =
             std::sync::LazyLock::new(|| {
                 let mut router = ReviewServer::read_tools() + ReviewServer::write_tools();
@@ -139,7 +144,7 @@ impl ReviewServer {
                 }
                 router
             });
-        ROUTER.clone()
+        &ROUTER
     }
 
     /// Every tool this build has, before any filter: for `--tools` validation and
@@ -218,6 +223,24 @@ impl ReviewServer {
 
     /// Runs one tool call inside a span carrying its request id and token facts,
     /// and logs its outcome. The token itself is passed to `f`, never logged.
+    /// Waits for one of the replica's call slots, counted in `calls_waiting` meanwhile.
+    async fn call_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        if let Ok(slot) = self.shared.call_slots.try_acquire() {
+            return slot;
+        }
+        // Counted down on drop, also when the wait is cancelled or times out.
+        struct Waiting<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.dec();
+            }
+        }
+        self.shared.metrics.calls_waiting.inc();
+        let _waiting = Waiting(&self.shared.metrics.calls_waiting);
+        let slot = self.shared.call_slots.acquire().await;
+        slot.expect("the call slots are never closed")
+    }
+
     async fn run<F, Fut>(
         &self,
         tool: &'static str,
@@ -259,13 +282,25 @@ impl ReviewServer {
             // asked for logs; nothing is collected otherwise.
             let events = logging::wants(&self.log_level, ctx, logging::Level::Debug)
                 .then(|| logging::forward_github_events(self.log_level.clone(), ctx.clone()));
-            let body = f(call);
+            let slotted = std::sync::atomic::AtomicBool::new(false);
             let work = bounded(
                 bound,
-                async move { body.await.unwrap_or_else(ToolError::into_result) },
+                async {
+                    let _slot = self.call_slot().await;
+                    let waited = started.elapsed();
+                    if let Some(busy) = too_late_to_start(tool, waited, bound) {
+                        tracing::warn!(outcome = "busy", waited_ms = waited.as_millis() as u64, "tool call not started: it waited too long for a call slot");
+                        return busy;
+                    }
+                    slotted.store(true, std::sync::atomic::Ordering::Relaxed);
+                    // Boxed once it has its slot: a waiting call holds a small future,
+                    // not the tool's (tens of KiB for the paged reads).
+                    Box::pin(f(call)).await.unwrap_or_else(ToolError::into_result)
+                },
                 tool,
                 &request_id,
                 is_write,
+                &slotted,
             );
             let work = async {
                 match &events {
@@ -363,12 +398,30 @@ pub fn argument_errors(arguments: &[u8]) -> Vec<String> {
 /// Runs a tool's future to its end, within `bound`: a panic becomes an internal
 /// error (logged by the panic hook with its location only, see `telemetry`), and a
 /// call past the bound is dropped with an error that says what is known about it.
+/// A call that got its slot with less than a quarter of the call timeout left is not
+/// started: a read would likely be cut, and a write cut halfway leaves the user not
+/// knowing whether it happened. Under a queue that long, shedding is the kind answer.
+fn too_late_to_start(
+    tool: &str,
+    waited: std::time::Duration,
+    bound: std::time::Duration,
+) -> Option<CallToolResult> {
+    (bound.saturating_sub(waited) < bound / 4).then(|| {
+        text_error(format!(
+            "{tool} was not started: the server was busy with other calls and it waited {:.1}s of the call timeout of {}s for its turn. Nothing was sent to GitHub; try again.",
+            waited.as_secs_f64(),
+            bound.as_secs()
+        ))
+    })
+}
+
 async fn bounded(
     bound: std::time::Duration,
     call: impl std::future::Future<Output = CallToolResult>,
     tool: &str,
     request_id: &str,
     is_write: bool,
+    slotted: &std::sync::atomic::AtomicBool,
 ) -> CallToolResult {
     use futures::FutureExt;
     match tokio::time::timeout(bound, std::panic::AssertUnwindSafe(call).catch_unwind()).await {
@@ -377,6 +430,16 @@ async fn bounded(
             tracing::error!(outcome = "panic", "tool call panicked");
             text_error(format!(
                 "internal error in {tool} (request id {request_id}); the server logged where it happened and goes on serving"
+            ))
+        }
+        Err(_elapsed) if !slotted.load(std::sync::atomic::Ordering::Relaxed) => {
+            tracing::warn!(
+                outcome = "call_timeout",
+                "tool call waited the whole call timeout for a call slot"
+            );
+            text_error(format!(
+                "{tool} was not started: the server was busy with other calls for the whole call timeout of {}s. Nothing was sent to GitHub; try again.",
+                bound.as_secs()
             ))
         }
         Err(_elapsed) => {
@@ -588,6 +651,7 @@ mod tests {
             "whoami",
             "req-1",
             false,
+            &std::sync::atomic::AtomicBool::new(true),
         )
         .await;
         assert_eq!(result.is_error, Some(true));
@@ -611,6 +675,7 @@ mod tests {
             "add_issue_comment",
             "r",
             true,
+            &std::sync::atomic::AtomicBool::new(true),
         )
         .await;
         let text = serde_json::to_string(&result.content).unwrap();
@@ -622,9 +687,53 @@ mod tests {
             "fetch_pr_review_comments",
             "r",
             false,
+            &std::sync::atomic::AtomicBool::new(true),
         )
         .await;
         let text = serde_json::to_string(&read.content).unwrap();
+        assert!(!text.contains("may or may not"), "{text}");
+    }
+
+    #[test]
+    fn a_call_with_less_than_a_quarter_of_its_timeout_left_is_not_started() {
+        let secs = std::time::Duration::from_secs;
+        let ms = std::time::Duration::from_millis;
+        assert!(too_late_to_start("whoami", ms(0), secs(60)).is_none());
+        assert!(too_late_to_start("whoami", secs(45), secs(60)).is_none());
+        let busy = too_late_to_start("add_issue_comment", ms(45_200), secs(60)).unwrap();
+        assert_eq!(busy.is_error, Some(true));
+        let text = serde_json::to_string(&busy.content).unwrap();
+        assert!(text.contains("add_issue_comment was not started"), "{text}");
+        assert!(
+            text.contains("waited 45.2s of the call timeout of 60s"),
+            "{text}"
+        );
+        assert!(text.contains("Nothing was sent to GitHub"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_never_got_a_slot_says_the_server_was_busy_and_nothing_was_sent() {
+        let slots = tokio::sync::Semaphore::new(0);
+        let slotted = std::sync::atomic::AtomicBool::new(false);
+        let result = bounded(
+            std::time::Duration::from_secs(7),
+            async {
+                let _slot = slots.acquire().await;
+                slotted.store(true, std::sync::atomic::Ordering::Relaxed);
+                text_error("never")
+            },
+            "add_issue_comment",
+            "r",
+            true,
+            &slotted,
+        )
+        .await;
+        let text = serde_json::to_string(&result.content).unwrap();
+        assert!(
+            text.contains("was not started: the server was busy"),
+            "{text}"
+        );
+        assert!(text.contains("Nothing was sent to GitHub"), "{text}");
         assert!(!text.contains("may or may not"), "{text}");
     }
 
