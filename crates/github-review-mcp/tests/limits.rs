@@ -364,12 +364,12 @@ async fn past_the_call_slots_a_call_waits_its_turn_and_one_that_waited_too_long_
     double.configure(json!({"latency_ms": 1000})).await;
     let first = tokio::spawn({
         let alice = alice.clone();
-        async move { call(&*alice, "get_pull_request", json!({"pr_url": PR7}), None).await }
+        async move { call(&alice, "get_pull_request", json!({"pr_url": PR7}), None).await }
     });
     sleep(300).await;
     let second = tokio::spawn({
         let carol = carol.clone();
-        async move { call(&*carol, "whoami", json!({}), None).await }
+        async move { call(&carol, "whoami", json!({}), None).await }
     });
     sleep(300).await;
     assert_eq!(
@@ -392,7 +392,7 @@ async fn past_the_call_slots_a_call_waits_its_turn_and_one_that_waited_too_long_
     double.configure(json!({"latency_ms": 8000})).await;
     let slow = tokio::spawn({
         let alice = alice.clone();
-        async move { call(&*alice, "get_pull_request", json!({"pr_url": PR7}), None).await }
+        async move { call(&alice, "get_pull_request", json!({"pr_url": PR7}), None).await }
     });
     sleep(300).await;
     double.clear_requests().await;
