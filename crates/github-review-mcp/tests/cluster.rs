@@ -182,17 +182,10 @@ async fn a_tenants_share_of_the_server_token_holds_whichever_replica_serves_it()
     // Each replica counts its Redis round trips (one per GitHub request it was asked for).
     let mut trips = 0;
     for s in &servers {
-        let metrics = reqwest::get(format!("{}/metrics", s.base))
+        trips += s
+            .metric("github_review_mcp_state_round_trips_total")
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        trips += metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("github_review_mcp_state_round_trips_total "))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .expect("state_round_trips_total in /metrics");
+            .expect("state_round_trips_total in /metrics") as u64;
     }
     assert!(trips >= 7, "7 calls, {trips} round trips");
     // Another tenant, on any replica, has its own share.
@@ -642,12 +635,7 @@ async fn through_haproxy_a_dead_replica_and_a_redis_outage_do_not_stop_the_servi
             .await
             .unwrap();
         assert_eq!(health["status"], "degraded", "{health}");
-        let metrics = reqwest::get(format!("{}/metrics", s.base))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = s.metrics().await;
         assert!(
             metrics.contains("github_review_mcp_state_degraded 1"),
             "{metrics}"

@@ -45,12 +45,7 @@ async fn a_repeated_read_is_revalidated_with_if_none_match_and_answered_by_304()
         log.iter().all(|r| r["if_none_match"] == json!(false)),
         "{log:?}"
     );
-    let metrics = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("github_review_mcp_github_cache_total{result=\"revalidated\"} 2"),
         "{metrics}"
@@ -91,12 +86,7 @@ async fn a_tenant_over_its_share_of_the_server_token_is_refused_while_own_tokens
         double.requests().await.is_empty(),
         "a refused call sends nothing"
     );
-    let metrics = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("server_token_share_refusals_total 1"),
         "{metrics}"
@@ -300,12 +290,7 @@ async fn metrics_count_calls_and_carry_no_secret() {
         None,
     )
     .await;
-    let metrics = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("tool_calls_total{tool=\"fetch_pr_review_comments\",outcome=\"ok\"} 1"),
         "{metrics}"
@@ -332,17 +317,6 @@ async fn metrics_count_calls_and_carry_no_secret() {
         !metrics.contains("alice") && !metrics.contains("review-bot"),
         "no login in metrics"
     );
-}
-
-async fn metric(server: &HttpServer, name: &str) -> Option<f64> {
-    let text = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 #[tokio::test]
@@ -373,7 +347,7 @@ async fn past_the_call_slots_a_call_waits_its_turn_and_one_that_waited_too_long_
     });
     sleep(300).await;
     assert_eq!(
-        metric(&server, name).await,
+        server.metric(name).await,
         Some(1.0),
         "carol waits for alice's slot"
     );
@@ -385,7 +359,7 @@ async fn past_the_call_slots_a_call_waits_its_turn_and_one_that_waited_too_long_
         "it ran once the slot was free: {}",
         text(&second)
     );
-    assert_eq!(metric(&server, name).await, Some(0.0));
+    assert_eq!(server.metric(name).await, Some(0.0));
 
     // Behind a call that holds the slot to its own timeout (6 s), a write that got its
     // turn with 0.3 s left is not started: nothing reaches GitHub.
@@ -420,7 +394,7 @@ async fn past_the_call_slots_a_call_waits_its_turn_and_one_that_waited_too_long_
         .collect();
     assert!(posted.is_empty(), "nothing was posted: {posted:?}");
     assert_eq!(
-        metric(&server, name).await,
+        server.metric(name).await,
         Some(0.0),
         "the gauge came back down"
     );

@@ -203,6 +203,24 @@ fn server_command(double: &Double, options: &ServerOptions<'_>, log: &Path) -> C
 }
 
 impl HttpServer {
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// One unlabelled sample of `/metrics`, by its full name.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
     pub async fn start(double: &Double, options: ServerOptions<'_>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("server.log");
