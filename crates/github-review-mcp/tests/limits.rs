@@ -399,3 +399,46 @@ async fn past_the_call_slots_a_call_waits_its_turn_and_one_that_waited_too_long_
         "the gauge came back down"
     );
 }
+
+#[tokio::test]
+async fn past_the_idle_bound_connections_to_github_are_closed_instead_of_pooled() {
+    let double = Double::start().await;
+    let pooled_after_a_burst = |idle: &'static str| {
+        let double = &double;
+        async move {
+            let server = HttpServer::start(
+                double,
+                ServerOptions {
+                    args: &[
+                        "--max-concurrent-calls",
+                        "8",
+                        "--github-idle-connections",
+                        idle,
+                    ],
+                    ..Default::default()
+                },
+            )
+            .await;
+            let client = server.connect(&[("x-github-token", ALICE)], None).await;
+            let calls =
+                (0..6).map(|_| call(&client, "get_pull_request", json!({"pr_url": PR7}), None));
+            for result in futures::future::join_all(calls).await {
+                assert!(!is_error(&result), "{}", text(&result));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            server.connections_to(&double.url)
+        }
+    };
+    // 300 ms per request: six overlapping calls need several connections at once.
+    double.configure(json!({"latency_ms": 300})).await;
+    let kept = pooled_after_a_burst("8").await;
+    assert!(
+        kept >= 2,
+        "the burst used several connections, kept idle: {kept}"
+    );
+    let bounded = pooled_after_a_burst("1").await;
+    assert!(
+        bounded <= 1,
+        "one idle connection kept at most, found {bounded}"
+    );
+}

@@ -203,6 +203,41 @@ fn server_command(double: &Double, options: &ServerOptions<'_>, log: &Path) -> C
 }
 
 impl HttpServer {
+    /// Open TCP connections (IPv4, established) from the server to `url`'s port: its
+    /// connections to the double, from `/proc` (Linux).
+    pub fn connections_to(&self, url: &str) -> usize {
+        let pid = self._child.id().expect("the server runs");
+        let port: u16 = url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .parse()
+            .unwrap();
+        let inodes: std::collections::HashSet<String> =
+            std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .unwrap()
+                .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+                .filter_map(|link| {
+                    let link = link.to_string_lossy().into_owned();
+                    Some(link.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+                })
+                .collect();
+        std::fs::read_to_string("/proc/net/tcp")
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter(|line| {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                let remote_port = f[2]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok());
+                remote_port == Some(port) && f[3] == "01" && inodes.contains(f[9])
+            })
+            .count()
+    }
+
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
         reqwest::get(format!("{}/metrics", self.base))
