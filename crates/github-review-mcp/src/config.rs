@@ -46,6 +46,11 @@ pub enum LogFormat {
 /// Default `--max-concurrent-calls` per CPU core: enough calls to keep the cores busy
 /// while others wait on GitHub, few enough that their answers stay a few MiB.
 const CALLS_PER_CORE: usize = 8;
+/// The default and smallest `--max-header-bytes`: hyper's smallest read buffer
+/// (it refuses less), and the common limit of HTTP servers and proxies.
+const MIN_HEAD_BYTES: usize = 8 * 1024;
+const DEFAULT_MAX_HEADER_BYTES: usize = MIN_HEAD_BYTES;
+const MAX_HEADER_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
@@ -176,6 +181,10 @@ pub struct HttpArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+    /// Largest accepted request head (request line and headers), in bytes; a longer
+    /// one is answered 431. Each connection's read buffer is bounded by it.
+    #[arg(long, default_value_t = DEFAULT_MAX_HEADER_BYTES)]
+    pub max_header_bytes: usize,
     /// Serve without server-side MCP sessions: any replica can answer any request
     /// (caches and rate-limit budgets stay per replica).
     #[arg(long, env = "GITHUB_REVIEW_MCP_STATELESS")]
@@ -243,6 +252,7 @@ pub struct HttpConfig {
     pub allowed_hosts: Vec<String>,
     pub public_url: Option<url::Url>,
     pub max_body_bytes: usize,
+    pub max_header_bytes: usize,
     pub shutdown_timeout: Duration,
 }
 
@@ -375,6 +385,11 @@ or --allow-shared-server-token to accept this",
         if self.max_body_bytes < 1024 {
             return Err("--max-body-bytes must be at least 1024".into());
         }
+        if !(MIN_HEAD_BYTES..=MAX_HEADER_BYTES).contains(&self.max_header_bytes) {
+            return Err(format!(
+                "--max-header-bytes must be between {MIN_HEAD_BYTES} and {MAX_HEADER_BYTES}"
+            ));
+        }
         let mut allowed_hosts: Vec<String> = self
             .allowed_hosts
             .iter()
@@ -434,6 +449,7 @@ or --allow-shared-server-token to accept this",
             allowed_hosts,
             public_url: self.public_url.clone(),
             max_body_bytes: self.max_body_bytes,
+            max_header_bytes: self.max_header_bytes,
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
         })
     }
@@ -719,6 +735,28 @@ mod tests {
             .is_ok());
         let h = http(&["http", "--listen", "0.0.0.0:8000"]);
         assert!(h.validate(&h.common.validate(&no_env).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn max_header_bytes_defaults_to_8_kib_and_refuses_what_hyper_cannot_take() {
+        let config = |args: &[&str]| {
+            let h = http(args);
+            h.validate(&h.common.validate(&no_env).unwrap())
+        };
+        assert_eq!(config(&["http"]).unwrap().max_header_bytes, 8192);
+        assert_eq!(
+            config(&["http", "--max-header-bytes", "65536"])
+                .unwrap()
+                .max_header_bytes,
+            65536
+        );
+        for bad in ["8191", "0", "2000000"] {
+            let err = config(&["http", "--max-header-bytes", bad]).unwrap_err();
+            assert!(
+                err.contains("--max-header-bytes must be between 8192 and 1048576"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

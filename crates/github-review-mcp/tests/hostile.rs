@@ -106,6 +106,44 @@ async fn broken_requests_get_4xx_and_the_server_stays_up() {
     assert_eq!(whoami(&client, None).await.0, "alice", "still serving");
 }
 
+/// A raw POST /mcp of `body`, closing the connection after the answer.
+fn post_body(server: &HttpServer, body: &str) -> Vec<u8> {
+    let host = server.base.trim_start_matches("http://");
+    format!(
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAccept: {ACCEPT}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_request_head_past_max_header_bytes_gets_431_and_bodies_are_not_bounded_by_it() {
+    let double = Double::start().await;
+    let server = HttpServer::start(&double, ServerOptions::default()).await;
+    let padding = |n: usize| vec![b'a'; n];
+    // The default bound is 8 KiB of request line and headers.
+    let over = post_with_header(&server, b"X-Padding", &padding(9 * 1024));
+    assert_eq!(raw(&server, over).await, 431, "a 9 KiB head");
+    let under = post_with_header(&server, b"X-Padding", &padding(6 * 1024));
+    assert_eq!(raw(&server, under).await, 200, "a 6 KiB head");
+    // The bound is on the head only: a body 25 times as long is read in pieces.
+    let mut body = init_body();
+    body["params"]["clientInfo"]["description"] = json!("b".repeat(200 * 1024));
+    let status = raw(&server, post_body(&server, &body.to_string())).await;
+    assert_eq!(status, 200, "a 200 KiB body");
+
+    let roomy = HttpServer::start(
+        &double,
+        ServerOptions {
+            args: &["--max-header-bytes", "16384"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let nine = post_with_header(&roomy, b"X-Padding", &padding(9 * 1024));
+    assert_eq!(raw(&roomy, nine).await, 200, "9 KiB under a 16 KiB bound");
+}
+
 #[tokio::test]
 async fn hostile_arguments_are_tool_errors_and_nothing_reaches_github() {
     let double = Double::start().await;

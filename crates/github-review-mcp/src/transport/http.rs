@@ -2,7 +2,6 @@
 //! OAuth protected-resource metadata (RFC 9728) and, with `--oauth`, the sign-in
 //! endpoints (`crate::oauth`). Graceful shutdown on SIGINT/SIGTERM.
 
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -393,7 +392,7 @@ pub async fn serve(
     let signal = shutdown.clone();
     let grace = config.shutdown_timeout;
     let drain = shared.in_flight.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let stop = async move {
         super::shutdown_signal().await;
         tracing::info!(
             in_flight = drain.count(),
@@ -409,8 +408,9 @@ pub async fn serve(
         // Let the last answers reach their streams before the sessions close.
         tokio::time::sleep(Duration::from_millis(100)).await;
         signal.cancel();
-    });
-    let mut server = std::pin::pin!(server.into_future());
+    };
+    let server = super::connections::serve(listener, app, config.max_header_bytes, stop);
+    let mut server = std::pin::pin!(server);
     tokio::select! {
         result = &mut server => result?,
         _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(2)).await } => {

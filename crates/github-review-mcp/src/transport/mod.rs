@@ -1,6 +1,7 @@
 //! How MCP reaches the tools: stdio for one local user, Streamable HTTP for many.
 //! Transports build the per-request facts (HTTP headers) and know nothing of GitHub.
 
+pub mod connections;
 pub mod http;
 pub mod stdio;
 
