@@ -4,16 +4,17 @@
 //!
 //! hyper's default lets a connection's read buffer grow to about 400 KiB, and a
 //! keep-alive connection keeps the largest buffer it ever grew. With 200 tenants
-//! each holding a POST connection and a GET stream, buffers grown past 8 KiB were
-//! 6 MiB of the server's peak. Bodies are streamed in buffer-sized pieces, so the
-//! bound only limits the head (request line and headers): a longer head is answered
-//! 431 by hyper.
+//! each holding a POST connection and a GET stream, the grown buffers were 6.4 MiB of
+//! the heap's peak; bounded, the 400 connections hold 3.2 MiB. Bodies are streamed in
+//! buffer-sized pieces, so the bound only limits the head (request line and headers):
+//! a longer head is answered 431 by hyper.
 //!
 //! hyper parses a request's URI and header values as slices of that read buffer,
 //! so whatever keeps them keeps the whole buffer, and the connection allocates
-//! another for its next read: rmcp keeps a session's `initialize` request, and a GET
-//! stream's request lives as long as the stream. Each request's URI and header
-//! values are therefore copied out of the buffer before the application sees them.
+//! another for its next read (rmcp keeps a session's `initialize` request). Each
+//! request's URI and header values are therefore copied out of the buffer before the
+//! application sees them: with 50 sessions, their connections held 99 buffers at the
+//! peak instead of 135.
 
 use std::convert::Infallible;
 use std::future::Future;
