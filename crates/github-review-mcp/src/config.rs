@@ -48,8 +48,7 @@ pub enum LogFormat {
 const CALLS_PER_CORE: usize = 8;
 /// The default and smallest `--max-header-bytes`: hyper's smallest read buffer
 /// (it refuses less), and the common limit of HTTP servers and proxies.
-const MIN_HEAD_BYTES: usize = 8 * 1024;
-const DEFAULT_MAX_HEADER_BYTES: usize = MIN_HEAD_BYTES;
+const MIN_HEADER_BYTES: usize = 8 * 1024;
 const MAX_HEADER_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Args)]
@@ -183,7 +182,7 @@ pub struct HttpArgs {
     pub max_body_bytes: usize,
     /// Largest accepted request head (request line and headers), in bytes; a longer
     /// one is answered 431. Each connection's read buffer is bounded by it.
-    #[arg(long, default_value_t = DEFAULT_MAX_HEADER_BYTES)]
+    #[arg(long, default_value_t = MIN_HEADER_BYTES)]
     pub max_header_bytes: usize,
     /// Serve without server-side MCP sessions: any replica can answer any request
     /// (caches and rate-limit budgets stay per replica).
@@ -385,9 +384,9 @@ or --allow-shared-server-token to accept this",
         if self.max_body_bytes < 1024 {
             return Err("--max-body-bytes must be at least 1024".into());
         }
-        if !(MIN_HEAD_BYTES..=MAX_HEADER_BYTES).contains(&self.max_header_bytes) {
+        if !(MIN_HEADER_BYTES..=MAX_HEADER_BYTES).contains(&self.max_header_bytes) {
             return Err(format!(
-                "--max-header-bytes must be between {MIN_HEAD_BYTES} and {MAX_HEADER_BYTES}"
+                "--max-header-bytes must be between {MIN_HEADER_BYTES} and {MAX_HEADER_BYTES}"
             ));
         }
         let mut allowed_hosts: Vec<String> = self

@@ -221,8 +221,6 @@ impl ReviewServer {
         logging::send(&self.log_level, ctx, level, data).await;
     }
 
-    /// Runs one tool call inside a span carrying its request id and token facts,
-    /// and logs its outcome. The token itself is passed to `f`, never logged.
     /// Waits for one of the replica's call slots, counted in `calls_waiting` meanwhile.
     async fn call_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
         if let Ok(slot) = self.shared.call_slots.try_acquire() {
@@ -241,6 +239,8 @@ impl ReviewServer {
         slot.expect("the call slots are never closed")
     }
 
+    /// Runs one tool call inside a span carrying its request id and token facts,
+    /// and logs its outcome. The token itself is passed to `f`, never logged.
     async fn run<F, Fut>(
         &self,
         tool: &'static str,
@@ -395,9 +395,6 @@ pub fn argument_errors(arguments: &[u8]) -> Vec<String> {
     errors
 }
 
-/// Runs a tool's future to its end, within `bound`: a panic becomes an internal
-/// error (logged by the panic hook with its location only, see `telemetry`), and a
-/// call past the bound is dropped with an error that says what is known about it.
 /// A call that got its slot with less than a quarter of the call timeout left is not
 /// started: a read would likely be cut, and a write cut halfway leaves the user not
 /// knowing whether it happened. Under a queue that long, shedding is the kind answer.
@@ -415,6 +412,11 @@ fn too_late_to_start(
     })
 }
 
+/// Runs a tool's future to its end, within `bound`: a panic becomes an internal
+/// error (logged by the panic hook with its location only, see `telemetry`), and a
+/// call past the bound is dropped with an error that says what is known about it:
+/// `slotted` still false means it timed out waiting for a call slot, so nothing was
+/// sent.
 async fn bounded(
     bound: std::time::Duration,
     call: impl std::future::Future<Output = CallToolResult>,

@@ -16,7 +16,6 @@
 //! application sees them: with 50 sessions, their connections held 99 buffers at the
 //! peak instead of 135.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
@@ -39,7 +38,7 @@ pub async fn serve(
     app: Router,
     max_head_bytes: usize,
     stop: impl Future<Output = ()>,
-) -> Result<(), Infallible> {
+) {
     let mut builder = http1::Builder::new();
     builder.max_buf_size(max_head_bytes).keep_alive(true);
     let graceful = GracefulShutdown::new();
@@ -66,7 +65,6 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
-    Ok(())
 }
 
 /// The request with its URI and header values in their own allocations instead of

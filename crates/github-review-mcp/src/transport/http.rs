@@ -410,9 +410,8 @@ pub async fn serve(
         signal.cancel();
     };
     let server = super::connections::serve(listener, app, config.max_header_bytes, stop);
-    let mut server = std::pin::pin!(server);
     tokio::select! {
-        result = &mut server => result?,
+        () = server => {}
         _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(2)).await } => {
             tracing::warn!("connections still open after the sessions closed; exiting");
         }
